@@ -1,0 +1,31 @@
+# The README's two commands: `make demo` and `make test`. Everything else is set up on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint messages clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "civicnode needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/civicnode demo
+
+test: $(STAMP)
+	scripts/test-setup
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) tests/bench/run.py
+
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -o node/locale/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i node/locale/messages.pot -d node/locale --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""ActivityPub protocol library used by civicnode. It imports nothing from `node`."""

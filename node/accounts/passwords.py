@@ -1,0 +1,30 @@
+"""Password hashing with argon2id (argon2-cffi's recommended parameters)."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+# A hash of a random password, verified against when the account does not exist so that a
+# failed login takes the same time whether or not the username is known.
+DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")

@@ -1,0 +1,94 @@
+"""The `civicnode` command: init, migrate, serve, createadmin, demo."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from node import __version__
+from node.config import ConfigError, Settings, load_settings, write_initial_config
+
+log = logging.getLogger("civicnode")
+
+
+class CLIError(Exception):
+    """Printed as one line `civicnode: error: ...`, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicnode", description="A federated citizen-participation node.")
+    parser.add_argument("--version", action="version", version=f"civicnode {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def with_data(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--data", default=os.environ.get("CIVICNODE_DATA", "var"),
+                         help="data directory holding civicnode.toml (default: $CIVICNODE_DATA or ./var)")
+        return sub
+
+    init = with_data(commands.add_parser("init", help="create a data directory: config, database, keys"))
+    init.add_argument("--base-url", help="public address, e.g. https://participa.example.org")
+    init.add_argument("--node-name", help="name shown on every page")
+    init.add_argument("--database-url", help="postgresql+asyncpg://... (default: SQLite in the data dir)")
+    init.add_argument("--locale", choices=("fr", "en", "es", "ca"), help="default language")
+
+    with_data(commands.add_parser("migrate", help="apply database migrations"))
+
+    serve = with_data(commands.add_parser("serve", help="run the web server"))
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+
+    admin = with_data(commands.add_parser("createadmin", help="create an administrator account"))
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--nickname", default="")
+    admin.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input instead of prompting")
+
+    demo = commands.add_parser("demo", help="run a node with demonstration data")
+    demo.add_argument("--data", default="var/demo", help="where the demo keeps its data (default var/demo)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    demo.add_argument("--reset", action="store_true", help="delete the demo data and start afresh")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("CIVICNODE_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    from node import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return asyncio.run(handler(args)) or 0
+    except (CLIError, ConfigError) as exc:
+        print(f"civicnode: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def settings_for(data: str) -> Settings:
+    return load_settings(Path(data))
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        raise CLIError("the two passwords differ")
+    return first
+
+
+def port_in_use_message(exc: OSError, host: str, port: int) -> str | None:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use; stop the other program or choose another with --port"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}; use a port above 1024 or run behind a proxy"
+    return None

@@ -1,0 +1,5 @@
+"""Routes of the pages component (filled in by the spaces work)."""
+
+
+def setup_routes(app) -> None:
+    pass

@@ -1,0 +1,41 @@
+"""The component registry: one line per participation capability.
+
+A component is a package under node/components/ whose __init__ defines `KIND`, a
+ComponentKind. Adding a component = adding its folder and its name to REGISTERED.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+REGISTERED = (
+    "pages",
+)
+
+
+@dataclass(frozen=True)
+class ComponentKind:
+    name: str
+    # English label, a gettext msgid translated when shown.
+    label: str
+    # Adds the component's routes to the app; called once at start-up.
+    setup_routes: Callable
+    # Initial settings of a new instance; admins edit them in the space's admin.
+    default_settings: dict = field(default_factory=dict)
+    # Module with the component's SQLAlchemy models, if it has any.
+    models_module: str | None = None
+
+
+def kinds() -> dict[str, ComponentKind]:
+    found = {}
+    for name in REGISTERED:
+        kind = importlib.import_module(f"node.components.{name}").KIND
+        found[kind.name] = kind
+    return found
+
+
+def import_component_models() -> None:
+    for kind in kinds().values():
+        if kind.models_module:
+            importlib.import_module(kind.models_module)

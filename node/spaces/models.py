@@ -1,0 +1,66 @@
+"""Spaces (participatory processes and assemblies), their phases and enabled components."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from node.db.base import Base, Translated, UTCDateTime, utcnow
+
+SPACE_KINDS = ("process", "assembly")
+FEDERATION_POLICIES = ("local", "partners", "open")
+
+
+class Space(Base):
+    __tablename__ = "spaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="process")
+    title: Mapped[dict] = mapped_column(Translated)
+    subtitle: Mapped[dict] = mapped_column(Translated, default=dict)
+    description: Mapped[dict] = mapped_column(Translated, default=dict)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    federation_policy: Mapped[str] = mapped_column(String(16), default="local")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    phases: Mapped[list["Phase"]] = relationship(
+        back_populates="space", order_by="Phase.position", cascade="all, delete-orphan"
+    )
+    components: Mapped[list["Component"]] = relationship(
+        back_populates="space", order_by="Component.position", cascade="all, delete-orphan"
+    )
+
+
+class Phase(Base):
+    __tablename__ = "phases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[dict] = mapped_column(Translated)
+    description: Mapped[dict] = mapped_column(Translated, default=dict)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    # At most one active phase per space; node.spaces.service keeps it so in one transaction.
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    space: Mapped[Space] = relationship(back_populates="phases")
+
+
+class Component(Base):
+    """An instance of a registered component kind (see node.components.registry) in a space."""
+
+    __tablename__ = "components"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[dict] = mapped_column(Translated)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    space: Mapped[Space] = relationship(back_populates="components")
