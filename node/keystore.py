@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from federation.keys import generate_actor_keys
+from federation.keys import NodeKeys
 from node.nodemodels import ActorKey
 
 
@@ -21,7 +21,7 @@ async def ensure_node_keys(db) -> ActorKey:
     existing = await active_key(db, "node")
     if existing is not None:
         return existing
-    keys = generate_actor_keys()
+    keys = NodeKeys.generate()
     row = ActorKey(owner_type="node", owner_id=0, rsa_private_pem=keys.rsa_private_pem,
                    rsa_public_pem=keys.rsa_public_pem, ed25519_seed_hex=keys.ed25519_seed_hex,
                    ed25519_public_multibase=keys.ed25519_public_multibase)
