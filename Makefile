@@ -24,7 +24,7 @@ bench: $(STAMP)
 	$(PY) tests/bench/run.py
 
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -o node/locale/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k user_error:2 -o node/locale/messages.pot --no-location --sort-output .
 	$(VENV)/bin/pybabel update -i node/locale/messages.pot -d node/locale --no-fuzzy-matching
 
 clean:

@@ -15,6 +15,11 @@ from babel.support import NullTranslations, Translations
 
 from node.config import LOCALES
 
+def N_(message: str) -> str:
+    """Marks a message for extraction (`make messages`); it is translated where it is shown."""
+    return message
+
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español", "ca": "Català"}
 

@@ -10,30 +10,31 @@ import logging
 from aiohttp import web
 
 from node.appkeys import GETTEXT
+from node.i18n import N_
 from node.web.render import render
 
 log = logging.getLogger("civicnode.web")
 
 TITLES = {
-    400: "The request could not be understood",
-    401: "You need to log in",
-    403: "You are not allowed to do this",
-    404: "Page not found",
-    405: "This action is not available here",
-    409: "This conflicts with what is already there",
-    413: "What you sent is too large",
-    422: "Some fields need your attention",
-    429: "Too many attempts",
-    500: "Something went wrong on our side",
+    400: N_("The request could not be understood"),
+    401: N_("You need to log in"),
+    403: N_("You are not allowed to do this"),
+    404: N_("Page not found"),
+    405: N_("This action is not available here"),
+    409: N_("This conflicts with what is already there"),
+    413: N_("What you sent is too large"),
+    422: N_("Some fields need your attention"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
 }
 DEFAULT_MESSAGES = {
-    400: "Check what you typed and try again.",
-    403: "If you think you should be allowed, contact the people who run this node.",
-    404: "The address may be mistyped, or the page was moved or removed.",
-    405: "Go back to the previous page and use its buttons or links.",
-    413: "Send something smaller and try again.",
-    429: "Wait a few minutes before trying again.",
-    500: "The error was logged. Try again in a moment; if it happens again, tell the node's administrators.",
+    400: N_("Check what you typed and try again."),
+    403: N_("If you think you should be allowed, contact the people who run this node."),
+    404: N_("The address may be mistyped, or the page was moved or removed."),
+    405: N_("Go back to the previous page and use its buttons or links."),
+    413: N_("Send something smaller and try again."),
+    429: N_("Wait a few minutes before trying again."),
+    500: N_("The error was logged. Try again in a moment; if it happens again, tell the node's administrators."),
 }
 # Headers an error response must keep (cookies issued on the way, Allow, Retry-After…).
 KEPT_HEADERS = ("Set-Cookie", "Allow", "Retry-After", "WWW-Authenticate", "Location")
