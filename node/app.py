@@ -10,6 +10,7 @@ from node.config import Settings
 from node.db import make_engine, make_sessionmaker
 from node.db.migrate import schema_status
 from node.i18n import load_catalogs
+from node.mail import setup_mail
 from node.site import load_node_info
 from node.web import pages
 from node.web.context import context_middleware
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
     app[NODE_INFO] = {}
     setup_templates(app, settings)
     app.on_response_prepare.append(add_security_headers)
+    setup_mail(app)
 
     app.router.add_get("/", pages.home, name="home")
     app.router.add_get("/healthz", pages.healthz, name="healthz")

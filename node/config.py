@@ -52,6 +52,9 @@ class Settings:
     # Federation with nodes on private addresses (a LAN, the test suite, the demo).
     allow_private_addresses: bool = False
     max_body_bytes: int = 1024 * 1024
+    # Peers whose X-Forwarded-For is believed (the reverse proxy in front of the node). Anything
+    # else would let a client choose its own address and escape per-address login throttling.
+    trusted_proxies: list = field(default_factory=lambda: ["127.0.0.1", "::1"])
     extra: dict = field(default_factory=dict)
 
     @property
@@ -71,6 +74,8 @@ def _coerce(name: str, raw: str, kind: type):
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be true or false, not {raw!r}")
+    if kind is list:
+        return [item.strip() for item in raw.split(",") if item.strip()]
     if kind is int:
         try:
             return int(raw)
@@ -80,7 +85,7 @@ def _coerce(name: str, raw: str, kind: type):
 
 
 def _field_types() -> dict[str, type]:
-    hints = {"str": str, "int": int, "bool": bool}
+    hints = {"str": str, "int": int, "bool": bool, "list": list}
     return {f.name: hints.get(f.type, str) for f in fields(Settings) if f.name not in ("data_dir", "extra")}
 
 

@@ -10,6 +10,7 @@ from node.spaces.models import Space
 from node.web.context import LANG_COOKIE
 from node.web.errors import user_error
 from node.web.render import render
+from node.web.urls import safe_next
 
 
 async def home(request: web.Request) -> web.Response:
@@ -34,11 +35,7 @@ async def set_locale(request: web.Request) -> web.Response:
     locale = form.get("locale", "")
     if locale not in LOCALES:
         raise user_error(400, "Choose one of the languages offered.")
-    target = form.get("next", "/")
-    # Only local paths: an open redirect would let others borrow our address for phishing.
-    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = web.HTTPSeeOther(target)
+    response = web.HTTPSeeOther(safe_next(form.get("next", "/")))
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
                         httponly=True, path="/")
     user = request.get(USER)
