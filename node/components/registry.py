@@ -25,6 +25,13 @@ class ComponentKind:
     default_settings: dict = field(default_factory=dict)
     # Module with the component's SQLAlchemy models, if it has any.
     models_module: str | None = None
+    # `async (request, space, component) -> Response`: the component's page at
+    # /spaces/<slug>/c/<id>; the spaces views have already checked the space and visibility.
+    view: Callable | None = None
+    # Template included in the admin's component form for the kind's own settings, and
+    # `(form, settings) -> (new settings, errors keyed by form field)` to read it back.
+    admin_template: str | None = None
+    parse_settings: Callable | None = None
 
 
 def kinds() -> dict[str, ComponentKind]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.db.base import Base, Translated, UTCDateTime, utcnow
@@ -36,6 +36,11 @@ class Space(Base):
 
 class Phase(Base):
     __tablename__ = "phases"
+    # The database itself refuses a second active phase in a space (partial unique index).
+    __table_args__ = (
+        Index("uq_phases_one_active", "space_id", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
@@ -44,7 +49,7 @@ class Phase(Base):
     description: Mapped[dict] = mapped_column(Translated, default=dict)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    # At most one active phase per space; node.spaces.service keeps it so in one transaction.
+    # Exactly one active phase once a space has phases; node.spaces.service keeps it so.
     active: Mapped[bool] = mapped_column(Boolean, default=False)
 
     space: Mapped[Space] = relationship(back_populates="phases")

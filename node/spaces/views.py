@@ -1,10 +1,68 @@
-"""Routes (to be written by the spaces work)."""
+"""Public pages of spaces: the list, a space's page, and its components' pages."""
+from __future__ import annotations
+
+import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy import select
+
+from node.appkeys import DB, USER
+from node.components.registry import kinds
+from node.spaces.models import SPACE_KINDS, Component, Space
+from node.spaces.service import get_space, list_spaces, space_components, space_phases
+from node.spaces.text import render_text
+from node.web.errors import user_error
+from node.web.render import render
 
 
-async def todo(request):
-    raise web.HTTPNotImplemented()
+def _is_admin(request: web.Request) -> bool:
+    user = request.get(USER)
+    return bool(user and user.is_admin)
 
 
-def setup_routes(app) -> None:
-    app.router.add_get("/spaces/{slug}", todo, name="space")
+async def visible_space(request: web.Request, db) -> Space:
+    """The space named in the URL, if this visitor may see it (admins see unpublished ones)."""
+    space = await get_space(db, request.match_info["slug"])
+    if space is None or (not space.published and not _is_admin(request)):
+        raise user_error(404, "No space has this address. It may have been renamed or not be published yet.")
+    return space
+
+
+async def spaces_index(request: web.Request) -> web.Response:
+    kind = request.query.get("kind")
+    kind = kind if kind in SPACE_KINDS else None
+    async with request.app[DB]() as db:
+        spaces = await list_spaces(db, kind=kind)
+    return render(request, "spaces/index.html", {"spaces": spaces, "kind": kind})
+
+
+async def space_page(request: web.Request) -> web.Response:
+    async with request.app[DB]() as db:
+        space = await visible_space(request, db)
+        phases = await space_phases(db, space.id)
+        components = [c for c in await space_components(db, space.id)
+                      if c.kind in kinds() and (c.published or _is_admin(request))]
+    return render(request, "spaces/show.html",
+                  {"space": space, "phases": phases, "components": components})
+
+
+async def component_page(request: web.Request) -> web.StreamResponse:
+    try:
+        component_id = int(request.match_info["component_id"])
+    except ValueError:
+        raise user_error(404, "This space has no such component.") from None
+    async with request.app[DB]() as db:
+        space = await visible_space(request, db)
+        component = await db.scalar(select(Component).where(
+            Component.id == component_id, Component.space_id == space.id))
+    kind = kinds().get(component.kind) if component is not None else None
+    if kind is None or kind.view is None or (not component.published and not _is_admin(request)):
+        raise user_error(404, "This space has no such component.")
+    return await kind.view(request, space, component)
+
+
+def setup_routes(app: web.Application) -> None:
+    # Registered here rather than in node.web.render so that the spaces package owns its filter.
+    aiohttp_jinja2.get_env(app).filters["richtext"] = render_text
+    app.router.add_get("/spaces", spaces_index, name="spaces")
+    app.router.add_get("/spaces/{slug}", space_page, name="space")
+    app.router.add_get("/spaces/{slug}/c/{component_id}", component_page, name="component")

@@ -118,6 +118,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('phases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_phases_space_id'), ['space_id'], unique=False)
+        batch_op.create_index('uq_phases_one_active', ['space_id'], unique=True, sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
     op.create_table('web_sessions',
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -142,6 +143,7 @@ def downgrade() -> None:
 
     op.drop_table('web_sessions')
     with op.batch_alter_table('phases', schema=None) as batch_op:
+        batch_op.drop_index('uq_phases_one_active', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
         batch_op.drop_index(batch_op.f('ix_phases_space_id'))
 
     op.drop_table('phases')
