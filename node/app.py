@@ -29,9 +29,10 @@ def _route_setups():
     # Imported here so that each package's views import the app machinery, not the reverse.
     from node.accounts.views import setup_routes as accounts
     from node.admin.views import setup_routes as admin
+    from node.api import setup_routes as api
     from node.spaces.views import setup_routes as spaces
 
-    return [accounts, spaces, admin]
+    return [accounts, spaces, admin, api]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:

@@ -1,8 +1,9 @@
 """Every model, imported in one place so that Alembic and create_all see the whole schema.
-A component package adds its models module to COMPONENT_MODELS in node.components.registry."""
+A component names its models module in its ComponentKind (node.components.registry)."""
 from node.accounts.models import LoginAttempt, PasswordResetToken, User, WebSession  # noqa: F401
 from node.components.registry import import_component_models
 from node.db.base import Base  # noqa: F401
+from node.events import Event  # noqa: F401
 from node.nodemodels import ActorKey, NodeSetting  # noqa: F401
 from node.spaces.models import Component, Phase, Space  # noqa: F401
 

@@ -32,6 +32,10 @@ class ComponentKind:
     # `(form, settings) -> (new settings, errors keyed by form field)` to read it back.
     admin_template: str | None = None
     parse_settings: Callable | None = None
+    # Adds the kind's public JSON read API routes under /api/ (see node.api).
+    setup_api: Callable | None = None
+    # `() -> (paths, schemas)`: the kind's part of the OpenAPI document at /api/openapi.json.
+    openapi: Callable | None = None
 
 
 def kinds() -> dict[str, ComponentKind]:

@@ -1,7 +1,6 @@
 """Public pages of spaces: the list, a space's page, and its components' pages."""
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
@@ -9,7 +8,6 @@ from node.appkeys import DB, USER
 from node.components.registry import kinds
 from node.spaces.models import SPACE_KINDS, Component, Space
 from node.spaces.service import get_space, list_spaces, space_components, space_phases
-from node.spaces.text import render_text
 from node.web.errors import user_error
 from node.web.render import render
 
@@ -61,8 +59,6 @@ async def component_page(request: web.Request) -> web.StreamResponse:
 
 
 def setup_routes(app: web.Application) -> None:
-    # Registered here rather than in node.web.render so that the spaces package owns its filter.
-    aiohttp_jinja2.get_env(app).filters["richtext"] = render_text
     app.router.add_get("/spaces", spaces_index, name="spaces")
     app.router.add_get("/spaces/{slug}", space_page, name="space")
     app.router.add_get("/spaces/{slug}/c/{component_id}", component_page, name="component")

@@ -13,6 +13,7 @@ from node import __version__
 from node.appkeys import CSRF_TOKEN, GETTEXT, LOCALE, NGETTEXT, NODE_INFO, USER
 from node.config import LOCALES, Settings
 from node.i18n import LANGUAGE_NAMES, pick
+from node.web.text import render_text
 
 
 def theme_dirs(settings: Settings, part: str) -> list[Path]:
@@ -52,6 +53,9 @@ def setup_templates(app: web.Application, settings: Settings) -> jinja2.Environm
     # Newstyle gettext: `_("Hello %(name)s", name=x)` escapes x and formats after translating.
     # The callables read the request's catalogue, so one environment serves every language.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    # Text written by the node's staff, and text written by residents (links marked ugc).
+    env.filters["richtext"] = lambda text: render_text(text, user_content=False)
+    env.filters["usertext"] = render_text
     return env
 
 

@@ -1,5 +1,5 @@
 """The pages component: one body per language, written as plain text with a little Markdown
-and shown as sanitised HTML (node.spaces.text)."""
+and shown as sanitised HTML (node.web.text)."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -8,7 +8,7 @@ from node.appkeys import LOCALE, NODE_INFO
 from node.config import LOCALES
 from node.i18n import pick
 from node.spaces.service import too_long
-from node.spaces.text import render_text
+from node.web.text import render_text
 from node.web.render import render
 
 BODY_LIMIT = 50_000

@@ -90,6 +90,25 @@ def upgrade() -> None:
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_components_space_id'), ['space_id'], unique=False)
 
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('space_id', sa.Integer(), nullable=True),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_events_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_events_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_space_id'), ['space_id'], unique=False)
+        batch_op.create_index('ix_events_subject', ['subject_type', 'subject_id'], unique=False)
+
     op.create_table('password_reset_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -151,6 +170,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_password_reset_tokens_user_id'))
 
     op.drop_table('password_reset_tokens')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_subject')
+        batch_op.drop_index(batch_op.f('ix_events_space_id'))
+        batch_op.drop_index(batch_op.f('ix_events_kind'))
+        batch_op.drop_index(batch_op.f('ix_events_created_at'))
+
+    op.drop_table('events')
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_components_space_id'))
 
