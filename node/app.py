@@ -4,14 +4,14 @@ from __future__ import annotations
 import aiohttp_session
 from aiohttp import web
 
-from node.appkeys import CATALOGS, DB, ENGINE, NODE_INFO, SETTINGS
+from node.appkeys import CATALOGS, DB, ENGINE, NODE_INFO, NODE_INFO_LOADED, SETTINGS
 from node.components.registry import kinds
 from node.config import Settings
 from node.db import make_engine, make_sessionmaker
 from node.db.migrate import schema_status
 from node.i18n import load_catalogs
 from node.mail import setup_mail
-from node.site import load_node_info
+from node.site import refresh_node_info
 from node.web import pages
 from node.web.context import context_middleware
 from node.web.csrf import make_csrf_middleware
@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
     app[DB] = sessionmaker
     app[CATALOGS] = load_catalogs()
     app[NODE_INFO] = {}
+    app[NODE_INFO_LOADED] = {}
     setup_templates(app, settings)
     app.on_response_prepare.append(add_security_headers)
     setup_mail(app)
@@ -72,8 +73,7 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
             problem = (await schema_status(engine)).problem()
             if problem:
                 raise SchemaMismatch(problem)
-        async with sessionmaker() as db:
-            app[NODE_INFO].update(await load_node_info(db, settings))
+        await refresh_node_info(app, force=True)
 
     async def cleanup(app: web.Application) -> None:
         await engine.dispose()

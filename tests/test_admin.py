@@ -133,3 +133,17 @@ async def test_an_admin_can_step_down_when_another_admin_remains(admin_web, app)
 async def test_role_change_of_unknown_user_is_404(admin_web):
     page = await admin_web.post("/admin/users/9999/role", {"role": "user"}, csrf_from_path="/admin/users")
     assert page.status == 404
+
+
+async def test_another_process_of_the_node_sees_settings_changes(app, server, web):
+    """Two `civicnode serve` processes share one database: the second picks up an admin's change
+    once its cached copy is older than REFRESH_SECONDS."""
+    from node.appkeys import NODE_INFO, NODE_INFO_LOADED
+    from node.site import REFRESH_SECONDS, save_node_info
+
+    async with app[DB].begin() as db:
+        await save_node_info(db, {"node_name": "Changed elsewhere"})
+    assert "Changed elsewhere" not in (await web.get("/")).text  # still cached here
+    app[NODE_INFO_LOADED]["at"] -= REFRESH_SECONDS + 1  # as if the cache had aged
+    assert "Changed elsewhere" in (await web.get("/")).text
+    assert app[NODE_INFO]["node_name"] == "Changed elsewhere"

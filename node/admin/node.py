@@ -6,10 +6,10 @@ import re
 from aiohttp import web
 
 from node.admin.forms import add_form, done_message, flat, form_values, redirect, translate_errors, translated
-from node.appkeys import DB, NODE_INFO, SETTINGS
+from node.appkeys import DB, NODE_INFO
 from node.config import LOCALES
 from node.i18n import N_
-from node.site import load_node_info, save_node_info
+from node.site import refresh_node_info, save_node_info
 from node.spaces.service import clean_translated, too_long
 from node.web.context import require_admin
 from node.web.render import render
@@ -51,8 +51,7 @@ async def node_settings(request: web.Request) -> web.Response:
         if not errors:
             async with request.app[DB].begin() as db:
                 await save_node_info(db, changes)
-            async with request.app[DB]() as db:
-                request.app[NODE_INFO].update(await load_node_info(db, request.app[SETTINGS]))
+            await refresh_node_info(request.app, force=True)
             raise redirect(request, "admin_node", "saved")
         values = form_values(form)
         values["registration_open"] = form.get("registration_open") == "1"

@@ -7,6 +7,7 @@ from aiohttp_session import get_session
 from node.accounts.models import User
 from node.appkeys import CATALOGS, DB, GETTEXT, LOCALE, NGETTEXT, NODE_INFO, SETTINGS, USER
 from node.i18n import negotiate
+from node.site import refresh_node_info
 from node.web.sessions import COOKIE_NAME
 
 LANG_COOKIE = "civicnode_lang"
@@ -29,6 +30,7 @@ async def current_user(request: web.Request) -> User | None:
 
 @web.middleware
 async def context_middleware(request: web.Request, handler):
+    await refresh_node_info(request.app)
     user = await current_user(request)
     request[USER] = user
     default = request.app[NODE_INFO].get("default_locale") or request.app[SETTINGS].default_locale
