@@ -8,7 +8,7 @@ from node.appkeys import CATALOGS, DB, ENGINE, NODE_INFO, NODE_INFO_LOADED, SETT
 from node.components.registry import kinds
 from node.config import Settings
 from node.db import make_engine, make_sessionmaker
-from node.db.migrate import schema_status
+from node.db.schema import schema_status
 from node.i18n import load_catalogs
 from node.mail import setup_mail
 from node.site import refresh_node_info

@@ -14,12 +14,21 @@ from node.app import SchemaMismatch, create_app
 from node.cli import CLIError, port_in_use_message, read_password, settings_for
 from node.config import Settings, load_settings, write_initial_config
 from node.db import make_engine, make_sessionmaker
-from node.db.migrate import schema_status, upgrade
-from node.keystore import ensure_node_keys
+from node.db.schema import schema_status
+
+
+
+async def upgrade(engine) -> None:
+    # Alembic is imported only by the commands that migrate, not by `serve` (memory).
+    from node.db.migrate import upgrade as alembic_upgrade
+
+    await alembic_upgrade(engine)
 
 
 async def initialise(data: Path, **config) -> Settings:
     """Create config, schema and node keys in `data` (created if missing)."""
+    from node.keystore import ensure_node_keys
+
     data.mkdir(parents=True, exist_ok=True)
     write_initial_config(data, **config)
     settings = load_settings(data)
@@ -50,6 +59,8 @@ async def cmd_migrate(args) -> int:
         if before.newer_than_code:
             raise CLIError(before.problem())
         await upgrade(engine)
+        from node.keystore import ensure_node_keys
+
         async with make_sessionmaker(engine).begin() as db:
             await ensure_node_keys(db)
         after = await schema_status(engine)

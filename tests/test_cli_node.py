@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from node.cli import main
-from node.db.migrate import head_revision
+from node.db.schema import head_revision
 
 CIVICNODE = [sys.executable, "-m", "node"]
 

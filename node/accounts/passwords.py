@@ -1,6 +1,8 @@
 """Password hashing with argon2id (argon2-cffi's recommended parameters)."""
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -25,6 +27,9 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-# A hash of a random password, verified against when the account does not exist so that a
-# failed login takes the same time whether or not the username is known.
-DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")
+@cache
+def dummy_hash() -> str:
+    """A hash verified against when the account does not exist, so that a failed login takes the
+    same time whether or not the username is known. Made on first use, not at import (start-up
+    time)."""
+    return _hasher.hash("not-a-real-password-used-for-timing-only")

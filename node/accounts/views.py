@@ -11,7 +11,7 @@ from node.accounts import profile, reset, throttle
 from node.accounts.forms import client_address, render_form, start_session, text
 from node.web.urls import safe_next
 from node.accounts.models import User
-from node.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from node.accounts.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from node.accounts.service import AccountError, create_user, find_for_login
 from node.appkeys import DB, LOCALE, NODE_INFO, SETTINGS
 from node.db.base import utcnow
@@ -89,7 +89,7 @@ async def login(request: web.Request) -> web.Response:
 
     # An unknown account costs the same argon2 verification as a wrong password, so neither
     # the answer nor its timing tells whether the account exists.
-    stored_hash = user.password_hash if user else DUMMY_HASH
+    stored_hash = user.password_hash if user else dummy_hash()
     valid = await asyncio.to_thread(verify_password, stored_hash, password[:1024])
     async with request.app[DB].begin() as db:
         if not (valid and user):
