@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, UTCDateTime, utcnow
@@ -23,7 +23,10 @@ class ActorKey(Base):
     signed before a rotation stay verifiable."""
 
     __tablename__ = "actor_keys"
-    __table_args__ = (Index("ix_actor_keys_owner", "owner_type", "owner_id"),)
+    # One active key per actor, decided by the database when two first requests race.
+    __table_args__ = (Index("uq_actor_keys_active", "owner_type", "owner_id", unique=True,
+                            sqlite_where=text("revoked_at IS NULL"),
+                            postgresql_where=text("revoked_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_type: Mapped[str] = mapped_column(String(16))  # "node", "space", "user"

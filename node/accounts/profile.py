@@ -11,6 +11,8 @@ from node.accounts.forms import client_address, render_form, start_session, text
 from node.accounts.models import User
 from node.accounts.passwords import verify_password
 from node.accounts.service import AccountError, set_password, update_profile
+from node.activitypub.actors import user_actor
+from node.activitypub.negotiation import wants_activity_json
 from node.appkeys import DB, SETTINGS
 from node.config import LOCALES
 from node.web.context import LANG_COOKIE, require_user
@@ -34,6 +36,8 @@ async def profile(request: web.Request) -> web.Response:
             member = await db.scalar(select(User).where(User.username == username))
     if member is None:
         raise user_error(404, "No member of this node has this username. Check the address.")
+    if wants_activity_json(request):
+        return await user_actor(request, member)
     return render(request, "accounts/profile.html", {"member": member})
 
 

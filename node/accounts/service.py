@@ -11,6 +11,7 @@ from node.accounts.models import ROLES, User
 from node.accounts.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from node.config import LOCALES
 from node.i18n import N_
+from node.spaces.models import Space
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -64,7 +65,9 @@ async def create_user(db, *, username: str, email: str, password: str, nickname:
     if locale is not None and locale not in LOCALES:
         errors["locale"] = N_("Choose one of the languages offered.")
     if not errors:
-        if await db.scalar(select(User.id).where(User.username == username)):
+        # Users and spaces share one actor namespace (acct:name@host in WebFinger).
+        if (await db.scalar(select(User.id).where(User.username == username))
+                or await db.scalar(select(Space.id).where(Space.slug == username))):
             errors["username"] = N_("This name is already taken; choose another one.")
         if await db.scalar(select(User.id).where(User.email == email)):
             errors["email"] = N_("An account already uses this email address. Log in or reset your password.")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from node.components.registry import kinds
 from node.config import LOCALES
 from node.i18n import N_
+from node.accounts.models import User
 from node.spaces.models import FEDERATION_POLICIES, SPACE_KINDS, Component, Phase, Space
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{3,64}$")
@@ -76,6 +77,9 @@ async def _validate_space(db, data: dict, default_locale: str, current: Space | 
     elif await db.scalar(select(Space.id).where(Space.slug == slug,
                                                 Space.id != (current.id if current else -1))):
         errors["slug"] = N_("Another space already uses this address.")
+    elif await db.scalar(select(User.id).where(User.username == slug)):
+        # Users and spaces share one actor namespace (acct:name@host in WebFinger).
+        errors["slug"] = N_("A member of this node already uses this name; choose another one.")
     if data["kind"] not in SPACE_KINDS:
         errors["kind"] = N_("Choose a participatory process or an assembly.")
     if data["federation_policy"] not in FEDERATION_POLICIES:

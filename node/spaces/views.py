@@ -4,6 +4,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from node.activitypub.actors import space_actor
+from node.activitypub.negotiation import wants_activity_json
 from node.appkeys import DB, USER
 from node.components.registry import kinds
 from node.spaces.models import SPACE_KINDS, Component, Space
@@ -36,6 +38,8 @@ async def spaces_index(request: web.Request) -> web.Response:
 async def space_page(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         space = await visible_space(request, db)
+        if wants_activity_json(request) and space.published:
+            return await space_actor(request, space)
         phases = await space_phases(db, space.id)
         components = [c for c in await space_components(db, space.id)
                       if c.kind in kinds() and (c.published or _is_admin(request))]

@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_actor_keys'))
     )
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
-        batch_op.create_index('ix_actor_keys_owner', ['owner_type', 'owner_id'], unique=False)
+        batch_op.create_index('uq_actor_keys_active', ['owner_type', 'owner_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -190,7 +190,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
-        batch_op.drop_index('ix_actor_keys_owner')
+        batch_op.drop_index('uq_actor_keys_active', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
     op.drop_table('actor_keys')
     # ### end Alembic commands ###
