@@ -24,8 +24,17 @@ bench: $(STAMP)
 	$(PY) tests/bench/run.py
 
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k user_error:2 -o node/locale/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i node/locale/messages.pot -d node/locale --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -k user_error:2 --add-comments=Translators: \
+		--no-location --sort-output --project=civicnode -o node/locale/messages.pot .
+	@set -e; langs="$$($(PY) -c 'from node.config import LOCALES; print(*LOCALES)')"; \
+	for lang in $$langs; do \
+		if [ -f node/locale/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(VENV)/bin/pybabel update -i node/locale/messages.pot -d node/locale -l $$lang \
+				--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date; \
+		else \
+			$(VENV)/bin/pybabel init -i node/locale/messages.pot -d node/locale -l $$lang; \
+		fi; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

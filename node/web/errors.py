@@ -77,7 +77,7 @@ def _message(exc: web.HTTPException) -> str:
 def error_response(request: web.Request, status: int, message: str,
                    source: web.HTTPException | None = None) -> web.Response:
     translate = request.get(GETTEXT) or (lambda s: s)
-    title = translate(TITLES.get(status, "Error"))
+    title = translate(TITLES.get(status, N_("Error")))
     text = translate(message) if message else ""
     if _wants_json(request):
         response = web.json_response({"error": title, "message": text, "status": status}, status=status)
