@@ -29,11 +29,13 @@ def _route_setups():
     # Imported here so that each package's views import the app machinery, not the reverse.
     from node.accounts.views import setup_routes as accounts
     from node.activitypub.discovery import setup_routes as activitypub
+    from node.activitypub.inbox import setup_routes as inbox
+    from node.activitypub.worker import setup_delivery as delivery
     from node.admin.views import setup_routes as admin
     from node.api import setup_routes as api
     from node.spaces.views import setup_routes as spaces
 
-    return [accounts, spaces, admin, api, activitypub]
+    return [accounts, spaces, admin, api, activitypub, inbox, delivery]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:

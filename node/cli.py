@@ -1,4 +1,4 @@
-"""The `civicnode` command: init, migrate, serve, createadmin, demo."""
+"""The `civicnode` command: init, migrate, serve, worker, createadmin, demo."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--nickname", default="")
     admin.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input instead of prompting")
+
+    worker = with_data(commands.add_parser(
+        "worker", help="deliver outgoing federation activities (for delivery_in_process = false)"))
+    worker.add_argument("--concurrency", type=int, help="POSTs in flight (default: delivery_concurrency)")
 
     demo = commands.add_parser("demo", help="run a node with demonstration data")
     demo.add_argument("--data", default="var/demo", help="where the demo keeps its data (default var/demo)")

@@ -132,6 +132,22 @@ async def cmd_serve(args) -> int:
     return 0
 
 
+async def cmd_worker(args) -> int:
+    from node.activitypub.worker import run_worker
+
+    settings = settings_for(args.data)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    overrides = {"concurrency": args.concurrency} if args.concurrency else {}
+    try:
+        await run_worker(settings, stop, **overrides)
+    except RuntimeError as exc:  # the schema check's message says what to run
+        raise CLIError(str(exc)) from None
+    return 0
+
+
 async def cmd_demo(args) -> int:
     from node.demo import DEMO_LOGINS, seed_demo
 

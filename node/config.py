@@ -51,7 +51,14 @@ class Settings:
     mail_from: str = ""
     # Federation with nodes on private addresses (a LAN, the test suite, the demo).
     allow_private_addresses: bool = False
+    # "open": federate with any host not blocked; "allowlist": only with hosts an admin allowed.
+    federation_mode: str = "open"
     max_body_bytes: int = 1024 * 1024
+    # Outgoing federation (docs/FEDERATION.md, "Delivery"): the worker runs inside `serve`
+    # unless this is false (then run `civicnode worker`); POSTs in flight, in all and per host.
+    delivery_in_process: bool = True
+    delivery_concurrency: int = 16
+    delivery_per_host: int = 4
     # Peers whose X-Forwarded-For is believed (the reverse proxy in front of the node). Anything
     # else would let a client choose its own address and escape per-address login throttling.
     trusted_proxies: list = field(default_factory=lambda: ["127.0.0.1", "::1"])
@@ -124,6 +131,8 @@ def finish(settings: Settings) -> Settings:
         raise ConfigError(f"secret_key is empty in {settings.data_dir / CONFIG_NAME}; re-run `civicnode init`")
     if settings.default_locale not in LOCALES:
         raise ConfigError(f"default_locale must be one of {', '.join(LOCALES)}, not {settings.default_locale!r}")
+    if settings.federation_mode not in ("open", "allowlist"):
+        raise ConfigError(f"federation_mode must be open or allowlist, not {settings.federation_mode!r}")
     settings.base_url = settings.base_url.rstrip("/")
     if settings.base_url and not settings.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url must start with https:// (or http:// for development), not {settings.base_url!r}")

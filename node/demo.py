@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from node.accounts.service import create_user
+from node.components.debates.demo import seed_debates
+from node.components.proposals.demo import seed_proposals
 from node.site import save_node_info
 from node.spaces.service import activate_phase, add_component, add_phase, create_space
 
@@ -193,5 +195,7 @@ async def seed_demo(db) -> None:
     await activate_phase(db, budget.id, phases[0].id)
     await add_component(db, budget, "pages", {"name": HOW_IT_WORKS["name"],
                                               "settings": {"body": HOW_IT_WORKS["body"]}})
+    await seed_proposals(db, budget)
 
     await create_space(db, {**COUNCIL, "published": True}, default_locale="fr")
+    await seed_debates(db, budget)

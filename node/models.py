@@ -1,6 +1,8 @@
 """Every model, imported in one place so that Alembic and create_all see the whole schema.
 A component names its models module in its ComponentKind (node.components.registry)."""
 from node.accounts.models import LoginAttempt, PasswordResetToken, User, WebSession  # noqa: F401
+from node.activitypub.delivery_models import Delivery, HostState, OutboxActivity  # noqa: F401
+from node.activitypub.models import InboxActivity, InstancePolicy, RemoteActorRecord  # noqa: F401
 from node.components.registry import import_component_models
 from node.db.base import Base  # noqa: F401
 from node.events import Event  # noqa: F401

@@ -73,6 +73,8 @@ def test_environment_overrides_the_config_file(node_dir):
 
     with pytest.raises(ConfigError, match="LOGIN_MAX_FAILURES must be a whole number"):
         load_settings(node_dir, environ={"CIVICNODE_LOGIN_MAX_FAILURES": "many"})
+    with pytest.raises(ConfigError, match="federation_mode must be open or allowlist"):
+        load_settings(node_dir, environ={"CIVICNODE_FEDERATION_MODE": "closed"})
 
 
 def test_occupied_port_is_a_one_line_error(node_dir):

@@ -11,6 +11,8 @@ from typing import Callable
 
 REGISTERED = (
     "pages",
+    "proposals",
+    "debates",
 )
 
 

@@ -21,6 +21,8 @@ class Proposal(Base):
         Index("ix_proposals_component_created", "component_id", "created_at"),
         Index("ix_proposals_component_supports", "component_id", "support_count"),
         Index("ix_proposals_component_comments", "component_id", "comments_count"),
+        # Covers the list's count (component, state filter) without reading the wide rows.
+        Index("ix_proposals_component_state", "component_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,7 +34,7 @@ class Proposal(Base):
     body: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(100), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
-    state: Mapped[str] = mapped_column(String(16), default="not_answered", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="not_answered")
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ import shlex
 from datetime import datetime, timezone
 
 import rfc8785
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 
 from node.components.proposals.models import Proposal, ProposalVersion
@@ -107,5 +107,3 @@ def diff_html(old: str, new: str) -> Markup:
             parts.append(Markup("  {}").format(text))
     return Markup('<pre class="diff">') + Markup("\n").join(parts) + Markup("</pre>")
 
-
-__all__ = ["escape"]

@@ -31,6 +31,45 @@ def upgrade() -> None:
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
         batch_op.create_index('uq_actor_keys_active', ['owner_type', 'owner_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
+    op.create_table('delivery_hosts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
+    sa.Column('first_failure_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failure_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('circuit_open_until', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('unavailable_since', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_hosts')),
+    sa.UniqueConstraint('host', name=op.f('uq_delivery_hosts_host'))
+    )
+    op.create_table('inbox_activities',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('actor', sa.String(length=2048), nullable=False),
+    sa.Column('type', sa.String(length=64), nullable=False),
+    sa.Column('recipient', sa.String(length=2048), nullable=True),
+    sa.Column('key_id', sa.String(length=2048), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox_activities')),
+    sa.UniqueConstraint('activity_id', name=op.f('uq_inbox_activities_activity_id'))
+    )
+    with op.batch_alter_table('inbox_activities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inbox_activities_actor'), ['actor'], unique=False)
+
+    op.create_table('instance_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('policy', sa.String(length=8), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_policies')),
+    sa.UniqueConstraint('host', name=op.f('uq_instance_policies_host'))
+    )
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=254), nullable=False),
@@ -47,6 +86,39 @@ def upgrade() -> None:
     sa.Column('value', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_node_settings'))
     )
+    op.create_table('outbox_activities',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('activity_uri', sa.String(length=2048), nullable=False),
+    sa.Column('actor_type', sa.String(length=16), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('activity_type', sa.String(length=32), nullable=False),
+    sa.Column('object_uri', sa.String(length=2048), nullable=True),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_activities')),
+    sa.UniqueConstraint('activity_uri', name=op.f('uq_outbox_activities_activity_uri'))
+    )
+    with op.batch_alter_table('outbox_activities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_activities_created_at'), ['created_at'], unique=False)
+
+    op.create_table('remote_actors',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uri', sa.String(length=2048), nullable=False),
+    sa.Column('key_id', sa.String(length=2048), nullable=False),
+    sa.Column('public_key_pem', sa.Text(), nullable=False),
+    sa.Column('inbox', sa.String(length=2048), nullable=False),
+    sa.Column('shared_inbox', sa.String(length=2048), nullable=True),
+    sa.Column('preferred_username', sa.String(length=255), nullable=True),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('fetched_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_actors')),
+    sa.UniqueConstraint('uri', name=op.f('uq_remote_actors_uri'))
+    )
+    with op.batch_alter_table('remote_actors', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remote_actors_host'), ['host'], unique=False)
+        batch_op.create_index(batch_op.f('ix_remote_actors_key_id'), ['key_id'], unique=False)
+
     op.create_table('spaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -89,6 +161,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_components_space_id'), ['space_id'], unique=False)
+
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbox_activity_id', sa.Integer(), nullable=False),
+    sa.Column('inbox_url', sa.String(length=2048), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('object_key', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_by', sa.String(length=80), nullable=True),
+    sa.Column('lease_until', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('delivered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_activity_id'], ['outbox_activities.id'], name=op.f('fk_deliveries_outbox_activity_id_outbox_activities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
+    sa.UniqueConstraint('outbox_activity_id', 'inbox_url', name=op.f('uq_deliveries_outbox_activity_id'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_deliveries_ordering', ['host', 'object_key', 'outbox_activity_id'], unique=False)
 
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -151,11 +246,199 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_web_sessions_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('comments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('commentable_type', sa.String(length=32), nullable=False),
+    sa.Column('commentable_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('depth', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('alignment', sa.String(length=10), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_by_id', sa.Integer(), nullable=True),
+    sa.Column('up_votes', sa.Integer(), nullable=False),
+    sa.Column('down_votes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_comments_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_comments_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_comments_deleted_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comments_parent_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_comments_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
+    )
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comments_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_comments_commentable', ['commentable_type', 'commentable_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_component_id'), ['component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_space_id'), ['space_id'], unique=False)
+
+    op.create_table('debates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('description', sa.JSON(), nullable=False),
+    sa.Column('instructions', sa.JSON(), nullable=False),
+    sa.Column('start_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('conclusion', sa.JSON(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('comments_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_debates_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_debates_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_debates_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_debates'))
+    )
+    with op.batch_alter_table('debates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_debates_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_debates_component_closed', ['component_id', 'closed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_debates_space_id'), ['space_id'], unique=False)
+
+    op.create_table('proposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=100), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version_number', sa.Integer(), nullable=False),
+    sa.Column('support_count', sa.Integer(), nullable=False),
+    sa.Column('comments_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposals_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposals_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_proposals_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals'))
+    )
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposals_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_proposals_component_comments', ['component_id', 'comments_count'], unique=False)
+        batch_op.create_index('ix_proposals_component_created', ['component_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_proposals_component_state', ['component_id', 'state'], unique=False)
+        batch_op.create_index('ix_proposals_component_supports', ['component_id', 'support_count'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proposals_space_id'), ['space_id'], unique=False)
+
+    op.create_table('comment_votes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('comment_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.SmallInteger(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_comment_votes_comment_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_comment_votes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment_votes')),
+    sa.UniqueConstraint('comment_id', 'user_id', name=op.f('uq_comment_votes_comment_id'))
+    )
+    with op.batch_alter_table('comment_votes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_votes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('proposal_amendments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version_number', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposal_amendments_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_amendments_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_amendments'))
+    )
+    with op.batch_alter_table('proposal_amendments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposal_amendments_proposal_id'), ['proposal_id'], unique=False)
+
+    op.create_table('proposal_supports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('counted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposal_supports_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_supports_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_proposal_supports_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_supports')),
+    sa.UniqueConstraint('proposal_id', 'user_id', name=op.f('uq_proposal_supports_proposal_id'))
+    )
+    with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
+        batch_op.create_index('ix_proposal_supports_user_component', ['user_id', 'component_id'], unique=False)
+
+    op.create_table('proposal_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=100), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('amendment_id', sa.Integer(), nullable=True),
+    sa.Column('canonical_json', sa.Text(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['amendment_id'], ['proposal_amendments.id'], name=op.f('fk_proposal_versions_amendment_id_proposal_amendments'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposal_versions_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_versions_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_versions')),
+    sa.UniqueConstraint('proposal_id', 'number', name=op.f('uq_proposal_versions_proposal_id'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('proposal_versions')
+    with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
+        batch_op.drop_index('ix_proposal_supports_user_component')
+
+    op.drop_table('proposal_supports')
+    with op.batch_alter_table('proposal_amendments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proposal_amendments_proposal_id'))
+
+    op.drop_table('proposal_amendments')
+    with op.batch_alter_table('comment_votes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_votes_user_id'))
+
+    op.drop_table('comment_votes')
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proposals_space_id'))
+        batch_op.drop_index('ix_proposals_component_supports')
+        batch_op.drop_index('ix_proposals_component_state')
+        batch_op.drop_index('ix_proposals_component_created')
+        batch_op.drop_index('ix_proposals_component_comments')
+        batch_op.drop_index(batch_op.f('ix_proposals_author_id'))
+
+    op.drop_table('proposals')
+    with op.batch_alter_table('debates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_debates_space_id'))
+        batch_op.drop_index('ix_debates_component_closed')
+        batch_op.drop_index(batch_op.f('ix_debates_author_id'))
+
+    op.drop_table('debates')
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comments_space_id'))
+        batch_op.drop_index(batch_op.f('ix_comments_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_comments_component_id'))
+        batch_op.drop_index('ix_comments_commentable')
+        batch_op.drop_index(batch_op.f('ix_comments_author_id'))
+
+    op.drop_table('comments')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
@@ -177,18 +460,38 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_created_at'))
 
     op.drop_table('events')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_ordering')
+        batch_op.drop_index('ix_deliveries_due')
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_components_space_id'))
 
     op.drop_table('components')
     op.drop_table('users')
     op.drop_table('spaces')
+    with op.batch_alter_table('remote_actors', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remote_actors_key_id'))
+        batch_op.drop_index(batch_op.f('ix_remote_actors_host'))
+
+    op.drop_table('remote_actors')
+    with op.batch_alter_table('outbox_activities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_activities_created_at'))
+
+    op.drop_table('outbox_activities')
     op.drop_table('node_settings')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempts_username_at')
         batch_op.drop_index('ix_login_attempts_address_at')
 
     op.drop_table('login_attempts')
+    op.drop_table('instance_policies')
+    with op.batch_alter_table('inbox_activities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbox_activities_actor'))
+
+    op.drop_table('inbox_activities')
+    op.drop_table('delivery_hosts')
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
         batch_op.drop_index('uq_actor_keys_active', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 

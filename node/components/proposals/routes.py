@@ -1,0 +1,29 @@
+"""URLs of proposals. A proposal's page is /spaces/<slug>/proposals/<id>, its federated id."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.components import comments
+from node.components.proposals import actions, views
+from node.components.proposals.admin import setup_admin_routes
+
+
+def setup_routes(app: web.Application) -> None:
+    def form(path: str, handler, name: str) -> None:
+        resource = app.router.add_resource(path, name=name)
+        resource.add_route("GET", handler)
+        resource.add_route("POST", handler)
+
+    base = "/spaces/{slug}/proposals/{proposal_id}"
+    form("/spaces/{slug}/c/{component_id}/proposals/new", actions.new_proposal, "proposal_new")
+    app.router.add_get(base, views.show, name="proposal")
+    app.router.add_get(base + "/versions", views.history, name="proposal_versions")
+    form(base + "/edit", actions.edit_proposal, "proposal_edit")
+    form(base + "/amend", actions.amend, "proposal_amend")
+    app.router.add_post(base + "/{action:support|unsupport|withdraw}", actions.proposal_action,
+                        name="proposal_action")
+    app.router.add_post(base + "/answer", actions.answer, name="proposal_answer")
+    app.router.add_post(base + "/amendments/{amendment_id}/{decision:accept|reject}",
+                        actions.decide_amendment, name="proposal_amendment_decide")
+    setup_admin_routes(app)
+    comments.setup_routes(app)  # idempotent: every commentable kind calls it

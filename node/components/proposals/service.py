@@ -1,0 +1,171 @@
+"""Rules of proposals: publishing, editing, withdrawing and answering. Views, the API, the demo
+and the tests all go through these functions; they work inside the caller's transaction and
+raise ProposalError before writing anything."""
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from node.components.proposals.models import ANSWER_STATES, Proposal
+from node.components.proposals.settings import settings_of
+from node.components.proposals.versions import add_version, now_seconds
+from node.events import record_event
+from node.i18n import N_
+
+LIMITS = {"title": (10, 150), "body": (15, 10_000), "category": (0, 100), "address": (0, 200),
+          "answer": (0, 10_000)}
+SIMILAR_SHOWN = 5
+
+
+class ProposalError(Exception):
+    """A refused action. `errors` maps form fields to gettext msgids (or (msgid, values)); the
+    key "_" holds a message about the whole action. `status` is the HTTP status to answer."""
+
+    def __init__(self, errors: dict, status: int = 422) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+        self.status = status
+
+    @property
+    def message(self):
+        return self.errors.get("_") or next(iter(self.errors.values()))
+
+
+def refuse(message: str, status: int) -> ProposalError:
+    return ProposalError({"_": message}, status)
+
+
+def clean_text(value) -> str:
+    return str(value or "").replace("\r\n", "\n").strip()
+
+
+def check_text(values: dict, settings: dict) -> dict:
+    """The fields of a proposal (title, body, category, address), cleaned, or ProposalError."""
+    data = {name: clean_text(values.get(name)) for name in ("title", "body", "category", "address")}
+    data["title"] = re.sub(r"\s+", " ", data["title"])
+    errors: dict = {}
+    for name in ("title", "body"):
+        low, high = LIMITS[name]
+        if len(data[name]) < low:
+            errors[name] = (N_("Write at least %(n)s characters."), {"n": low})
+        elif len(data[name]) > high:
+            errors[name] = (N_("Use at most %(n)s characters."), {"n": high})
+    for name in ("category", "address"):
+        if len(data[name]) > LIMITS[name][1]:
+            errors[name] = (N_("Use at most %(n)s characters."), {"n": LIMITS[name][1]})
+    if settings["categories"] and data["category"] and data["category"] not in settings["categories"]:
+        errors["category"] = N_("Choose a category from the list.")
+    if errors:
+        raise ProposalError(errors)
+    return data
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
+
+
+async def similar_titles(db, component_id: int, title: str, exclude_id: int | None = None) -> list[Proposal]:
+    """Proposals of the component whose title looks like `title`, most similar first.
+
+    Titles only (a few kilobytes even for 5,000 proposals), compared in Python because fuzzy
+    matching is not portable between SQLite and PostgreSQL."""
+    rows = (await db.execute(select(Proposal.id, Proposal.title).where(
+        Proposal.component_id == component_id, Proposal.state != "withdrawn"))).all()
+    wanted, wanted_words = title.lower(), _words(title)
+    scored = []
+    for row_id, other in rows:
+        if row_id == exclude_id:
+            continue
+        matcher = difflib.SequenceMatcher(None, wanted, other.lower())
+        ratio = matcher.ratio() if matcher.real_quick_ratio() >= 0.7 else 0.0
+        words = _words(other)
+        overlap = len(wanted_words & words) / len(wanted_words | words) if wanted_words and words else 0.0
+        score = max(ratio, overlap)
+        if score >= 0.6:
+            scored.append((score, row_id))
+    scored.sort(reverse=True)
+    ids = [row_id for _, row_id in scored[:SIMILAR_SHOWN]]
+    if not ids:
+        return []
+    found = {p.id: p for p in await db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+async def create_proposal(db, *, space, component, author, values: dict, base_url: str) -> Proposal:
+    settings = settings_of(component)
+    if not settings["creation_enabled"]:
+        raise refuse(N_("New proposals are not accepted in this component at the moment."), 403)
+    data = check_text(values, settings)
+    created = now_seconds()
+    proposal = Proposal(component_id=component.id, space_id=space.id, author_id=author.id,
+                        state="not_answered", support_count=0, comments_count=0, created_at=created)
+    await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
+                      author_username=author.username, created_at=created, **data)
+    return proposal
+
+
+def edit_deadline(proposal: Proposal, settings: dict) -> datetime | None:
+    minutes = settings["edit_window_minutes"]
+    return proposal.created_at + timedelta(minutes=minutes) if minutes else None
+
+
+def can_edit(proposal: Proposal, settings: dict, user, now: datetime | None = None) -> bool:
+    deadline = edit_deadline(proposal, settings)
+    return (user is not None and user.id == proposal.author_id and proposal.state == "not_answered"
+            and deadline is not None and (now or datetime.now(timezone.utc)) <= deadline)
+
+
+async def edit_proposal(db, proposal: Proposal, *, space, component, user, values: dict, base_url: str,
+                        now: datetime | None = None) -> Proposal:
+    settings = settings_of(component)
+    if user.id != proposal.author_id:
+        raise refuse(N_("Only the author of a proposal can edit it."), 403)
+    if proposal.state != "not_answered":
+        raise refuse(N_("This proposal can no longer be edited: it has been answered or withdrawn."), 403)
+    if not can_edit(proposal, settings, user, now):
+        raise refuse(N_("The time for editing this proposal is over. You can still comment on it."), 403)
+    data = check_text(values, settings)
+    if all(getattr(proposal, key) == value for key, value in data.items()):
+        return proposal
+    await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
+                      author_username=user.username, **data)
+    return proposal
+
+
+async def withdraw_proposal(db, proposal: Proposal, *, user) -> None:
+    if user.id != proposal.author_id:
+        raise refuse(N_("Only the author of a proposal can withdraw it."), 403)
+    if proposal.state == "withdrawn":
+        raise refuse(N_("This proposal is already withdrawn."), 409)
+    if proposal.state in ("accepted", "rejected"):
+        raise refuse(N_("An answered proposal cannot be withdrawn."), 409)
+    previous = proposal.state
+    proposal.state = "withdrawn"
+    proposal.withdrawn_at = datetime.now(timezone.utc)
+    await record_event(db, "proposal.withdrawn", subject_type="proposal", subject_id=proposal.id,
+                       actor_id=user.id, space_id=proposal.space_id, data={"previous": previous})
+    await db.flush()
+
+
+async def answer_proposal(db, proposal: Proposal, *, user, state: str, answer: str) -> None:
+    """An official answer by the node's staff (admins now; evaluators later)."""
+    if not (user and user.is_admin):
+        raise refuse(N_("Only administrators can answer proposals."), 403)
+    if state not in ANSWER_STATES:
+        raise ProposalError({"state": N_("Choose one of the states offered.")})
+    if proposal.state == "withdrawn":
+        raise refuse(N_("A withdrawn proposal cannot be answered."), 409)
+    answer = clean_text(answer)
+    if len(answer) > LIMITS["answer"][1]:
+        raise ProposalError({"answer": (N_("Use at most %(n)s characters."), {"n": LIMITS["answer"][1]})})
+    previous = proposal.state
+    proposal.state = state
+    proposal.answer = answer
+    proposal.answered_at = None if state == "not_answered" else datetime.now(timezone.utc)
+    await record_event(db, "proposal.answered", subject_type="proposal", subject_id=proposal.id,
+                       actor_id=user.id, space_id=proposal.space_id,
+                       data={"state": state, "previous": previous, "answer": answer})
+    await db.flush()

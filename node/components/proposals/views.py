@@ -1,0 +1,100 @@
+"""Public pages: the list (the component's page), a proposal, and its version history."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from node.accounts.models import User
+from node.appkeys import DB, SETTINGS, USER
+from node.components.comments import thread_context
+from node.components.proposals.amendments import amendments_of
+from node.components.proposals.comments import comment_target
+from node.components.proposals.common import (
+    active_phase_id, done_message, is_admin, load_proposal,
+)
+from node.components.proposals.listing import (
+    PER_PAGE, SEED_COOKIE, allowed_orders, categories_in_use, list_page, parse_list_query,
+)
+from node.components.proposals.models import ProposalVersion, Support
+from node.components.proposals.service import can_edit, edit_deadline
+from node.components.proposals.settings import counts_visible, settings_of, supports_open
+from node.components.proposals.supports import given_supports, supported_among
+from node.components.proposals.versions import diff_html, shell_command, versions_of
+from node.web.render import render
+
+# Extra sections under a proposal, after the comments (for later capabilities):
+# `async (request, space, component, proposal) -> Markup | None`, rendered in order.
+PROPOSAL_SECTIONS: list = []
+
+
+async def view(request: web.Request, space, component) -> web.Response:
+    user = request.get(USER)
+    settings = settings_of(component)
+    async with request.app[DB]() as db:
+        phase_id = await active_phase_id(db, space.id)
+        shown = counts_visible(settings, phase_id, user)
+        lq = parse_list_query(request.query, request.cookies, settings, shown, user is not None)
+        rows, total = await list_page(db, component.id, lq, user.id if user else None)
+        supported = await supported_among(db, user.id, [r.id for r in rows]) if user and rows else set()
+        categories = settings["categories"] or await categories_in_use(db, component.id)
+    pages = max(1, -(-total // PER_PAGE))
+    response = render(request, "components/proposals/index.html", {
+        "space": space, "component": component, "settings": settings, "rows": rows, "total": total,
+        "lq": lq, "pages": pages, "counts_shown": shown, "supports_open": supports_open(settings, phase_id),
+        "supported": supported, "categories": categories, "orders": allowed_orders(shown),
+        "done": done_message(request)})
+    if request.cookies.get(SEED_COOKIE) != lq.seed and lq.order == "random":
+        response.set_cookie(SEED_COOKIE, lq.seed, httponly=True, samesite="Lax", path="/",
+                            secure=request.app[SETTINGS].secure_cookies)
+    return response
+
+
+async def show(request: web.Request) -> web.Response:
+    user = request.get(USER)
+    async with request.app[DB]() as db:
+        space, component, proposal, author = await load_proposal(request, db)
+        settings = settings_of(component)
+        phase_id = await active_phase_id(db, space.id)
+        version = await db.scalar(select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == proposal.version_number))
+        amendments = await amendments_of(db, proposal.id)
+        mine = None
+        given = 0
+        if user is not None:
+            mine = await db.scalar(select(Support).where(Support.proposal_id == proposal.id,
+                                                         Support.user_id == user.id))
+            given = await given_supports(db, user.id, component.id)
+        comments = await thread_context(request, db, "proposal", proposal.id,
+                                        comment_target(proposal, component, space))
+        sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
+    return render(request, "components/proposals/show.html", {
+        "space": space, "component": component, "proposal": proposal, "author": author,
+        "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
+        "amendments": amendments, "my_support": mine, "given": given,
+        "counts_shown": counts_visible(settings, phase_id, user),
+        "supports_open": supports_open(settings, phase_id),
+        "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
+        "is_admin": is_admin(request), "sections": [s for s in sections if s],
+        "done": done_message(request), "errors": {}, "values": {}, **comments})
+
+
+async def history(request: web.Request) -> web.Response:
+    async with request.app[DB]() as db:
+        space, component, proposal, author = await load_proposal(request, db)
+        versions = await versions_of(db, proposal.id)
+        amenders = {a.id: (a, writer) for a, writer in await amendments_of(db, proposal.id)}
+        publishers = {u.id: u for u in await db.scalars(select(User).where(
+            User.id.in_({v.author_id for v in versions if v.author_id})))}
+    entries = []
+    previous = None
+    for version in versions:
+        entries.append({
+            "version": version, "publisher": publishers.get(version.author_id),
+            "amender": amenders.get(version.amendment_id, (None, None))[1],
+            "title_diff": diff_html(previous.title, version.title) if previous else None,
+            "body_diff": diff_html(previous.body, version.body) if previous else None,
+            "recompute": shell_command(version.canonical_json)})
+        previous = version
+    return render(request, "components/proposals/versions.html", {
+        "space": space, "component": component, "proposal": proposal, "author": author,
+        "entries": list(reversed(entries))})
