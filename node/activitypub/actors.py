@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from federation.actors import build_actor
 from node import __version__
 from node.accounts.models import User
 from node.activitypub import uris
@@ -16,6 +15,10 @@ from node.spaces.models import Space
 
 def _actor(kind: str, actor_id: str, base: str, *, username: str, name: str, summary: str | None,
            url: str, key, extra: dict | None = None) -> dict:
+    # federation.actors loads the key libraries (cryptography, PyNaCl: ~10 MB); a node that is
+    # only browsed never needs them, so they are loaded by the first actor request.
+    from federation.actors import build_actor
+
     return build_actor(
         kind, id=actor_id, preferred_username=username, name=name, summary=summary,
         inbox=f"{actor_id}/inbox", outbox=f"{actor_id}/outbox", followers=f"{actor_id}/followers",
