@@ -3,9 +3,12 @@ verified, stored once and dispatched; replays, rotation, policy and handler fail
 from __future__ import annotations
 
 import asyncio
+import json
 
+from aiohttp import ClientSession
 from sqlalchemy import select
 
+from federation.signatures import sign_request
 from node.activitypub.inbox import POLICIES, register_inbox_handler
 from node.activitypub.models import RemoteActorRecord
 from node.appkeys import DB
@@ -159,3 +162,15 @@ async def test_an_activity_from_an_unavailable_host_resumes_deliveries_to_it(tmp
         async with node.db() as db:
             state = await db.scalar(select(HostState).where(HostState.host == remote.host))
         assert state.unavailable_since is None and state.consecutive_failures == 0
+
+
+async def test_inbox_answers_carry_no_browser_cookies(tmp_path, database_url):
+    async with remote_server(alice=keys(0)) as remote, inbox_node(tmp_path, database_url) as node:
+        raw = json.dumps(remote.activity("alice")).encode()
+        url = node.base_url + "/inbox"
+        headers = sign_request("POST", url, {"Content-Type": "application/activity+json"}, raw,
+                               remote.key_id("alice"), remote.actors["alice"].rsa_private_pem)
+        async with ClientSession() as session:
+            async with session.post(url, data=raw, headers=headers) as response:
+                assert response.status == 202
+                assert "Set-Cookie" not in response.headers

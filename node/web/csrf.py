@@ -37,13 +37,16 @@ def token_for(secret: str, nonce: str) -> str:
 def make_csrf_middleware(secret: str, public_origin: str | None, secure: bool):
     @web.middleware
     async def csrf_middleware(request: web.Request, handler):
+        if _is_exempt(request):
+            # Server-to-server endpoints (signed inboxes): no browser, no form, no cookie to set.
+            return await handler(request)
         nonce = request.cookies.get(COOKIE)
         fresh = not nonce or len(nonce) > 64
         if fresh:
             nonce = secrets.token_urlsafe(24)
         request[CSRF_TOKEN] = token_for(secret, nonce)
 
-        if request.method not in SAFE_METHODS and not _is_exempt(request):
+        if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")
             if origin and origin != "null" and origin != _own_origin(request, public_origin):
                 raise user_error(403, "This form was sent from another site; reload the page and try again.")
