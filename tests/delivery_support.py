@@ -66,6 +66,8 @@ class Receiver:
     acked: list[Received] = field(default_factory=list)
     running: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # Notified after each request is answered, so tests wait on a condition, not a clock.
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
@@ -123,6 +125,14 @@ class Receiver:
             return web.Response(status=status, headers=headers)
         finally:
             self.running -= 1
+            async with self.changed:
+                self.changed.notify_all()
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> None:
+        """Until `predicate()` holds (checked after every answered request)."""
+        async with asyncio.timeout(timeout):
+            async with self.changed:
+                await self.changed.wait_for(predicate)
 
     def acked_ids(self) -> list[str]:
         return [r.activity_id for r in self.acked]

@@ -27,13 +27,12 @@ NEW_PASSWORD = "a fresh long passphrase"
 LINK_RE = re.compile(r"(https?://\S+)/password/reset/([A-Za-z0-9_-]+)")
 
 
-async def eventually(check, timeout: float = 10.0):
-    """Mail goes out in the background: wait until `check()` returns something truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (result := check()):
-        assert loop.time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
+async def after_mail(app, check, timeout: float = 10.0):
+    """Mail goes out in background tasks: wait for them to finish, then look."""
+    async with asyncio.timeout(timeout):
+        await asyncio.gather(*app[MAIL_TASKS])
+    result = check()
+    assert result, "the mail did not do what was expected"
     return result
 
 
@@ -68,7 +67,7 @@ async def token_rows(app):
 async def test_reset_end_to_end_through_the_log(web, app, alice, mail_log):
     page = await ask_for_link(web)
     assert page.status == 200 and "Check your email" in page.text
-    match = await eventually(lambda: link_in_log(mail_log))
+    match = await after_mail(app, lambda: link_in_log(mail_log))
     assert match.group(1) == app[SETTINGS].base_url
     token = match.group(2)
     assert "Reset your password on Testville" in mail_log.text and "Alice Martin" in mail_log.text
@@ -101,9 +100,8 @@ async def test_unknown_address_gets_the_same_answer_and_no_mail(web, app, alice,
     unknown = await ask_for_link(web, "nobody@example.org")
     assert known.status == unknown.status == 200
     assert known.text.replace("alice@", "nobody@") == unknown.text
-    await eventually(lambda: link_in_log(mail_log))
     # Whatever mail the two requests started has finished: none may be for the unknown address.
-    await asyncio.gather(*app[MAIL_TASKS])
+    await after_mail(app, lambda: link_in_log(mail_log))
     assert "nobody@example.org" not in mail_log.text
     assert len(await token_rows(app)) == 1
 
@@ -116,7 +114,7 @@ async def test_malformed_address_is_422(web, app):
 
 async def test_used_expired_and_unknown_tokens_get_a_clear_page(web, app, alice, mail_log):
     await ask_for_link(web)
-    token = (await eventually(lambda: link_in_log(mail_log))).group(2)
+    token = (await after_mail(app, lambda: link_in_log(mail_log))).group(2)
     assert (await web.post(f"/password/reset/{token}",
                            {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
                            csrf_from_path="/password/forgot")).status == 200
@@ -132,7 +130,7 @@ async def test_used_expired_and_unknown_tokens_get_a_clear_page(web, app, alice,
     await web.post("/logout", csrf_from_path="/")
     mail_log.clear()
     await ask_for_link(web)
-    second = (await eventually(lambda: link_in_log(mail_log))).group(2)
+    second = (await after_mail(app, lambda: link_in_log(mail_log))).group(2)
     async with app[DB].begin() as db:
         await db.execute(update(PasswordResetToken).where(PasswordResetToken.used_at.is_(None))
                          .values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -156,7 +154,7 @@ async def test_reset_ends_every_session_of_the_user(web, server, app, alice, mai
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as session:
         other = WebClient(session, web.base)
         await ask_for_link(other)
-        token = (await eventually(lambda: link_in_log(mail_log))).group(2)
+        token = (await after_mail(app, lambda: link_in_log(mail_log))).group(2)
         await other.post(f"/password/reset/{token}",
                          {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
                          csrf_from_path=f"/password/reset/{token}")
@@ -202,7 +200,7 @@ async def test_reset_mail_goes_through_a_real_smtp_server(web, app, alice, smtp_
     settings.smtp_host, settings.smtp_port = "127.0.0.1", smtp_server.port
     settings.mail_from = "Testville <noreply@testville.example>"
     assert (await ask_for_link(web)).status == 200
-    envelope = (await eventually(lambda: smtp_server.envelopes))[0]
+    envelope = (await after_mail(app, lambda: smtp_server.envelopes))[0]
     assert envelope.rcpt_tos == ["alice@example.org"]
     assert envelope.mail_from == "noreply@testville.example"
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -223,6 +221,6 @@ async def test_unreachable_smtp_server_is_logged_not_shown(web, app, alice, capl
     app[SETTINGS].smtp_host, app[SETTINGS].smtp_port = "127.0.0.1", closed_port
     page = await ask_for_link(web)
     assert page.status == 200 and "Check your email" in page.text
-    record = await eventually(lambda: [r for r in caplog.records if r.levelno == logging.ERROR])
+    record = await after_mail(app, lambda: [r for r in caplog.records if r.levelno == logging.ERROR])
     assert "could not send mail to alice@example.org" in record[0].getMessage()
     assert "/password/reset/" not in caplog.text

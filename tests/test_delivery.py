@@ -228,9 +228,7 @@ async def test_worker_killed_mid_post_resends_once_after_restart(queue, receiver
     queue.clock.advance(minutes=6)
     await second.until_idle()
     held.set()  # the abandoned request finally completes, to nobody
-    async with asyncio.timeout(5):
-        while receiver.running:
-            await asyncio.sleep(0.01)
+    await receiver.wait_for(lambda: not receiver.running, timeout=5)
     assert receiver.acked_ids() == [activity["id"]]
     [delivery] = await queue.deliveries()
     assert delivery.status == "delivered"

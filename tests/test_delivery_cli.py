@@ -43,9 +43,8 @@ async def test_worker_process_delivers_and_stops_on_sigterm(tmp_path):
         assert "delivering for" in line, line
         async with sessionmaker.begin() as db:
             await enqueue(db, actor_type="user", actor_id=1, activity=note_activity(1), inboxes=[receiver.inbox()])
-        async with asyncio.timeout(15):  # another process: found at its next poll (2 s)
-            while not receiver.acked:
-                await asyncio.sleep(0.05)
+        # Another process: it finds the row at its next poll (2 s).
+        await receiver.wait_for(lambda: receiver.acked, timeout=15)
         assert receiver.acked[0].verified
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(15):

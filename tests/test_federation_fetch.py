@@ -76,7 +76,7 @@ def make_app(keys: NodeKeys, hits: list[str]) -> web.Application:
         return response
 
     async def slow(request):
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # never answers: the client's time limit must end it
         return web.json_response({})
 
     async def redirect(request):

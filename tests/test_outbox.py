@@ -96,10 +96,7 @@ async def test_the_application_runs_a_worker_woken_by_commits(app, server, queue
     async with app[DB].begin() as db:
         await enqueue(db, actor_type="user", actor_id=1, activity=note_activity(7), inboxes=[receiver.inbox()])
     # No poll interval to wait for: the commit woke the worker.
-    async with asyncio.timeout(1.5):
-        while not receiver.acked:
-            await asyncio.sleep(0.01)
+    await receiver.wait_for(lambda: receiver.acked, timeout=1.5)
     assert receiver.acked[0].verified
-    async with asyncio.timeout(5):
-        while (await queue.deliveries())[0].status != "delivered":
-            await asyncio.sleep(0.01)
+    await app[DELIVERY]["worker"].until_idle(timeout=5)
+    assert (await queue.deliveries())[0].status == "delivered"
