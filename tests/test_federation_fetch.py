@@ -10,17 +10,11 @@ target.  Because the address check sits in the resolver and the socket factory u
 connection itself, a name that "rebinds" to 127.0.0.1 is caught where the connection is made.
 """
 
-from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import time
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
@@ -29,150 +23,15 @@ from federation.fetch import (
     BlockedAddressError,
     FetchError,
     SafeFetcher,
-    Signer,
 )
-from federation.keys import NodeKeys
-from federation.signatures import SignatureError, verify_request
-
-KEY_ID = "https://signer.example/actor#main-key"
-
-
-class StaticResolver(AbstractResolver):
-    """DNS replaced by a table: name -> addresses."""
-
-    def __init__(self, table: dict[str, list[str]]):
-        self.table, self.calls = table, []
-
-    async def resolve(self, host, port=0, family=socket.AF_INET):
-        self.calls.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        return [{"hostname": host, "host": a, "port": port, "proto": 0, "flags": socket.AI_NUMERICHOST,
-                 "family": socket.AF_INET6 if ":" in a else socket.AF_INET} for a in self.table[host]]
-
-    async def close(self):
-        pass
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return NodeKeys.generate()
-
-
-def make_app(keys: NodeKeys, hits: list[str]) -> web.Application:
-    async def actor(request):
-        return web.json_response({"id": str(request.url), "type": "Person"},
-                                 content_type="application/activity+json")
-
-    async def big(request):
-        return web.Response(body=b"[" + b"0," * (1024 * 1024) + b"0]", content_type="application/json")
-
-    async def big_stream(request):  # no Content-Length: the limit must hold while streaming
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        for _ in range(40):
-            await response.write(b" " * 64 * 1024)
-        return response
-
-    async def slow(request):
-        await asyncio.Event().wait()  # never answers: the client's time limit must end it
-        return web.json_response({})
-
-    async def redirect(request):
-        raise web.HTTPFound(request.query["to"])
-
-    async def loop(request):
-        raise web.HTTPFound("/loop")
-
-    def resolver(key_id):
-        return keys.rsa_public_pem if key_id == KEY_ID else None
-
-    async def signed(request):
-        body = await request.read() if request.method == "POST" else None
-        try:
-            verified = verify_request(request.method, request.path_qs, request.headers, body, resolver,
-                                      scheme="http")
-        except SignatureError as exc:
-            return web.json_response({"error": str(exc)}, status=401)
-        return web.json_response({"key_id": verified.key_id, "covered": list(verified.covered),
-                                  "body": body.decode() if body else None}, status=202 if body else 200)
-
-    async def status(request):
-        return web.json_response({}, status=int(request.match_info["code"]))
-
-    async def fixed(request):
-        kind = request.match_info["kind"]
-        bodies = {
-            "html": web.Response(text="<html>hello</html>", content_type="text/html"),
-            "bad-json": web.Response(text="{not json", content_type="application/json"),
-            "array": web.json_response([1, 2, 3]),
-            "deep": web.Response(text="[" * 100 + "]" * 100, content_type="application/json"),
-            "deeper": web.Response(text='{"a":' * 100 + "1" + "}" * 100, content_type="application/json"),
-            "long-answer": web.Response(text="x" * 100_000, status=202),
-        }
-        return bodies[kind]
-
-    @web.middleware
-    async def count(request, handler):
-        hits.append(request.path_qs)
-        return await handler(request)
-
-    app = web.Application(middlewares=[count])
-    app.router.add_get("/actor", actor)
-    app.router.add_get("/big", big)
-    app.router.add_get("/big-stream", big_stream)
-    app.router.add_get("/slow", slow)
-    app.router.add_get("/redirect", redirect)
-    app.router.add_post("/redirect", redirect)
-    app.router.add_get("/loop", loop)
-    app.router.add_route("*", "/signed", signed)
-    app.router.add_get("/status/{code}", status)
-    app.router.add_route("*", "/fixed/{kind}", fixed)
-    return app
-
-
-@pytest.fixture
-async def private_server(keys):
-    """The target an attacker wants to reach: 127.0.0.1."""
-    hits: list[str] = []
-    server = TestServer(make_app(keys, hits), host="127.0.0.1")
-    await server.start_server()
-    server.hits = hits
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def public_server(keys):
-    """Stands in for a public host: 127.0.0.2, allowed by the fetchers below."""
-    hits: list[str] = []
-    server = TestServer(make_app(keys, hits), host="127.0.0.2")
-    await server.start_server()
-    server.hits = hits
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def lan_fetcher():
-    async with SafeFetcher(allow_private=True, timeout=3) as fetcher:
-        yield fetcher
-
-
-@pytest.fixture
-async def guarded():
-    """Public-only fetcher; public.test -> 127.0.0.2 (allowed), evil.test -> 127.0.0.1."""
-    resolver = StaticResolver({"public.test": ["127.0.0.2"], "evil.test": ["127.0.0.1"],
-                               "mixed.test": ["127.0.0.2", "127.0.0.1"]})
-    async with SafeFetcher(allow_networks=["127.0.0.2/32"], resolver=resolver, timeout=3) as fetcher:
-        fetcher.test_resolver = resolver
-        yield fetcher
-
-
-def public_url(server: TestServer, path: str) -> str:
-    return f"http://public.test:{server.port}{path}"
-
+from tests.fetch_support import (  # noqa: F401  (fixtures are used by name)
+    guarded,
+    keys,
+    lan_fetcher,
+    private_server,
+    public_server,
+    public_url,
+)
 
 # --- it works where it should -------------------------------------------------------------------
 
@@ -372,126 +231,3 @@ async def test_redirect_loops_stop(lan_fetcher, private_server):
         await lan_fetcher.get_json(str(private_server.make_url("/loop")))
     assert caught.value.code == "too_many_redirects"
     assert len(private_server.hits) == lan_fetcher.max_redirects + 1
-
-
-# --- size, time, content -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("path", ["/big", "/big-stream"])
-async def test_oversized_responses_are_refused(lan_fetcher, private_server, path):
-    with pytest.raises(FetchError) as caught:
-        await lan_fetcher.get_json(str(private_server.make_url(path)))
-    assert caught.value.code == "too_large"
-    assert str(caught.value).endswith("larger than 1 MiB")
-
-
-async def test_the_size_limit_is_configurable(private_server):
-    async with SafeFetcher(allow_private=True, max_bytes=10) as fetcher:
-        with pytest.raises(FetchError, match="larger than 10 bytes"):
-            await fetcher.get_json(str(private_server.make_url("/actor")))
-
-
-async def test_slow_servers_time_out(private_server):
-    async with SafeFetcher(allow_private=True, timeout=0.3) as fetcher:
-        started = time.monotonic()
-        with pytest.raises(FetchError) as caught:
-            await fetcher.get_json(str(private_server.make_url("/slow")))
-    assert time.monotonic() - started < 2
-    assert caught.value.code == "timeout" and caught.value.transient
-    assert "within 0.3 s" in str(caught.value)
-
-
-@pytest.mark.parametrize("kind, message", [
-    ("html", "answered text/html; charset=utf-8, not JSON"),
-    ("bad-json", "answered invalid JSON"),
-    ("array", "JSON that is not an object"),
-    ("deeper", "nested deeper than 64 levels"),
-])
-async def test_non_json_answers_are_refused(lan_fetcher, private_server, kind, message):
-    with pytest.raises(FetchError) as caught:
-        await lan_fetcher.get_json(str(private_server.make_url(f"/fixed/{kind}")))
-    assert caught.value.code == "not_json"
-    assert message in str(caught.value)
-
-
-@pytest.mark.parametrize("code, transient", [(404, False), (410, False), (429, True), (503, True)])
-async def test_error_statuses_raise_with_the_status(lan_fetcher, private_server, code, transient):
-    with pytest.raises(FetchError) as caught:
-        await lan_fetcher.get_json(str(private_server.make_url(f"/status/{code}")))
-    assert caught.value.code == "http_status" and caught.value.status == code
-    assert caught.value.transient is transient
-    assert f"answered HTTP {code}" in str(caught.value)
-
-
-async def test_connection_refused_is_a_transient_error():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
-    async with SafeFetcher(allow_private=True, timeout=3) as fetcher:
-        with pytest.raises(FetchError) as caught:
-            await fetcher.get_json(f"http://127.0.0.1:{port}/actor")
-    assert caught.value.code == "connection" and caught.value.transient
-
-
-# --- signing -----------------------------------------------------------------------------------
-
-
-async def test_signed_get_verifies_on_the_server(lan_fetcher, private_server, keys):
-    signer = Signer(KEY_ID, keys.rsa_private_pem)
-    assert keys.rsa_private_pem not in repr(signer)
-    data = await lan_fetcher.get_json(str(private_server.make_url("/signed?page=2")), signer)
-    assert data["key_id"] == KEY_ID
-    assert data["covered"] == ["(request-target)", "host", "date"]
-
-
-async def test_unsigned_get_is_refused_by_a_verifying_server(lan_fetcher, private_server):
-    with pytest.raises(FetchError) as caught:
-        await lan_fetcher.get_json(str(private_server.make_url("/signed")))
-    assert caught.value.status == 401
-
-
-async def test_signed_get_is_signed_again_after_a_redirect(lan_fetcher, private_server, keys):
-    signer = Signer(KEY_ID, keys.rsa_private_pem)
-    data = await lan_fetcher.get_json(str(private_server.make_url("/redirect?to=/signed%3Fq%3D1")), signer)
-    assert data["key_id"] == KEY_ID
-    assert private_server.hits[1:] == ["/signed?q=1"]
-
-
-async def test_signed_post_delivers_a_verifiable_activity(lan_fetcher, private_server, keys):
-    activity = {"id": "https://signer.example/activities/1", "type": "Follow"}
-    response = await lan_fetcher.post(str(private_server.make_url("/signed")), activity,
-                                      signer=Signer(KEY_ID, keys.rsa_private_pem))
-    assert response.status == 202
-    answer = json.loads(response.text)
-    assert answer["covered"] == ["(request-target)", "host", "date", "digest"]
-    assert json.loads(answer["body"]) == activity
-    assert response.headers["content-type"].startswith("application/json")
-
-
-async def test_post_does_not_follow_redirects(lan_fetcher, private_server):
-    response = await lan_fetcher.post(str(private_server.make_url("/redirect?to=/signed")), b"{}")
-    assert response.status == 302
-    assert private_server.hits == ["/redirect?to=/signed"]
-
-
-async def test_post_keeps_only_the_start_of_a_long_answer(lan_fetcher, private_server):
-    response = await lan_fetcher.post(str(private_server.make_url("/fixed/long-answer")), b"{}")
-    assert response.status == 202 and response.text == "x" * 16 * 1024
-
-
-async def test_post_to_a_private_address_is_refused(guarded, private_server):
-    with pytest.raises(FetchError, match="loopback address"):
-        await guarded.post(f"http://evil.test:{private_server.port}/signed", b"{}")
-    assert private_server.hits == []
-
-
-async def test_close_is_idempotent_and_a_closed_fetcher_can_be_used_again(private_server):
-    fetcher = SafeFetcher(allow_private=True)
-    await fetcher.close()
-    url = f"http://localhost:{private_server.port}/actor"  # a name: goes through the resolver
-    assert (await fetcher.get_json(url))["type"] == "Person"
-    await fetcher.close()
-    await fetcher.close()
-    assert (await fetcher.get_json(url))["type"] == "Person"
-    await fetcher.close()
