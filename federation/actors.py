@@ -2,6 +2,9 @@
 
 Our actors carry two keys (DESIGN.md §4): an RSA ``publicKey`` for HTTP signatures, as Mastodon
 reads it, and an Ed25519 ``Multikey`` in ``assertionMethod`` (FEP-521a) for FEP-8b32 proofs.
+After a key rotation ``publicKey`` is the new RSA key only (HTTP signatures are checked when they
+are received), while ``assertionMethod`` keeps every Ed25519 key the actor had, the old ones with
+a ``revoked`` date-time, so that proofs made before the rotation stay verifiable.
 
 A remote actor document is accepted only if it is what it claims to be: its ``id`` has the origin
 of the URL it was fetched from (else any server could publish keys "for" another one), and its
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,12 +25,47 @@ from urllib.parse import urldefrag
 from .keys import KeyFormatError, decode_multikey, load_rsa_public_key
 from .vocab import ACTOR_TYPES, default_context, id_of, same_origin, types_of
 
-__all__ = ["ActorCache", "ActorError", "RemoteActor", "build_actor", "fetch_actor",
-           "key_owner_matches", "parse_remote_actor"]
+__all__ = ["ActorCache", "ActorError", "AssertionKey", "Ed25519Key", "RemoteActor", "build_actor",
+           "ed25519_key_fragment", "fetch_actor", "key_owner_matches", "parse_remote_actor"]
 
 LOCAL_KINDS = ("Application", "Group", "Person")
 MAIN_KEY_FRAGMENT = "#main-key"
 ED25519_KEY_FRAGMENT = "#ed25519-key"
+
+
+def ed25519_key_fragment(number: int) -> str:
+    """The verification-method fragment of an actor's ``number``-th Ed25519 key (1-based, in
+    creation order): the first keeps ``#ed25519-key``, which proofs made before any rotation
+    name; later ones are ``#ed25519-key-2``, ``#ed25519-key-3``…"""
+    if number < 1:
+        raise ValueError("Ed25519 keys are numbered from 1")
+    return ED25519_KEY_FRAGMENT if number == 1 else f"{ED25519_KEY_FRAGMENT}-{number}"
+
+
+@dataclass(frozen=True)
+class Ed25519Key:
+    """One Ed25519 key of our actor document: its fragment, public Multikey, revocation time."""
+
+    fragment: str
+    public_multibase: str
+    revoked: datetime | None = None
+
+
+class AssertionKey(str):
+    """A remote actor's ``publicKeyMultibase`` that also carries the ``revoked`` time of its
+    verification method (None while it is active).  A ``str``, so that code expecting the
+    multibase keeps working, and :func:`federation.proofs.verify_proof` reads ``revoked`` from
+    what its key resolver returns."""
+
+    revoked: datetime | None
+
+    def __new__(cls, multibase: str, revoked: datetime | None = None):
+        key = super().__new__(cls, multibase)
+        key.revoked = revoked
+        return key
+
+    def __repr__(self) -> str:
+        return f"AssertionKey({str.__repr__(self)}, revoked={self.revoked!r})"
 
 
 class ActorError(ValueError):
@@ -45,16 +83,25 @@ class ActorError(ValueError):
 def build_actor(
     kind: str, *, id: str, preferred_username: str, name: str, summary: str | None,
     inbox: str, outbox: str, followers: str, shared_inbox: str, url: str,
-    rsa_public_pem: str, ed25519_multibase: str, icon: str | Mapping[str, Any] | None = None,
+    rsa_public_pem: str, ed25519_multibase: str | None = None,
+    ed25519_keys: Sequence[Ed25519Key] = (), icon: str | Mapping[str, Any] | None = None,
     following: str | None = None, manually_approves_followers: bool = False,
     discoverable: bool = True, extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An actor document for the node (Application), a space (Group) or a user (Person).
 
+    ``ed25519_keys`` lists every Ed25519 key the actor has had, in the order to publish them
+    (revoked ones get a ``revoked`` date-time); ``ed25519_multibase`` alone is the one key of an
+    actor that never rotated, published as ``#ed25519-key``.
+
     ``extra`` is merged last (e.g. a Group's ``attributedTo`` moderators collection for Lemmy,
     ``published``, ``federationPolicy``); it cannot replace keys or the id."""
     if kind not in LOCAL_KINDS:
         raise ValueError(f"actor kind must be one of {', '.join(LOCAL_KINDS)}, not {kind!r}")
+    if not ed25519_keys:
+        if not ed25519_multibase:
+            raise ValueError("an actor needs an Ed25519 key (ed25519_multibase or ed25519_keys)")
+        ed25519_keys = [Ed25519Key(ED25519_KEY_FRAGMENT, ed25519_multibase)]
     doc: dict[str, Any] = {
         "@context": default_context(actor=True),
         "id": id,
@@ -69,12 +116,7 @@ def build_actor(
         "manuallyApprovesFollowers": manually_approves_followers,
         "discoverable": discoverable,
         "publicKey": {"id": id + MAIN_KEY_FRAGMENT, "owner": id, "publicKeyPem": rsa_public_pem},
-        "assertionMethod": [{
-            "id": id + ED25519_KEY_FRAGMENT,
-            "type": "Multikey",
-            "controller": id,
-            "publicKeyMultibase": ed25519_multibase,
-        }],
+        "assertionMethod": [_multikey_entry(id, key) for key in ed25519_keys],
     }
     if summary:
         doc["summary"] = summary
@@ -89,6 +131,16 @@ def build_actor(
     return doc
 
 
+def _multikey_entry(actor_id: str, key: Ed25519Key) -> dict[str, Any]:
+    entry = {"id": actor_id + key.fragment, "type": "Multikey", "controller": actor_id,
+             "publicKeyMultibase": key.public_multibase}
+    if key.revoked is not None:
+        # Whole seconds, rounded down: a proof created in the second of the revocation is refused
+        # rather than a proof made just after it accepted.
+        entry["revoked"] = key.revoked.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return entry
+
+
 # --- remote actors -------------------------------------------------------------------------------
 
 
@@ -100,7 +152,9 @@ class RemoteActor:
     shared_inbox: str | None
     public_key_id: str
     public_key_pem: str = field(repr=False)
-    multikeys: Mapping[str, str]  # assertionMethod id -> publicKeyMultibase (Ed25519 only)
+    # assertionMethod id -> publicKeyMultibase (Ed25519 only), revoked keys included: each value
+    # is an AssertionKey whose ``revoked`` says since when (None: active).
+    multikeys: Mapping[str, str]
     preferred_username: str | None = None
     name: str | None = None
     outbox: str | None = None
@@ -198,7 +252,8 @@ def _main_key(value: Any, actor_id: str) -> tuple[str, str]:
 
 def _multikeys(value: Any, actor_id: str, now: datetime) -> dict[str, str]:
     """FEP-521a: entries that do not conform (other controller, other origin, not Ed25519,
-    expired) SHOULD be ignored rather than rejecting the whole actor."""
+    expired) SHOULD be ignored rather than rejecting the whole actor.  Revoked keys are kept with
+    their revocation time: proofs created before it stay valid (Controlled Identifiers §2.2)."""
     entries = value if isinstance(value, list) else [value]
     found: dict[str, str] = {}
     for entry in entries:
@@ -209,22 +264,30 @@ def _multikeys(value: Any, actor_id: str, now: datetime) -> dict[str, str]:
             continue
         if _expired(entry.get("expires"), now):
             continue
+        revoked = _moment(entry.get("revoked")) if entry.get("revoked") is not None else None
+        if entry.get("revoked") is not None and revoked is None:
+            continue  # a revocation we cannot read: no proof can be shown to predate it
         try:
             decode_multikey(multibase)
         except KeyFormatError:
             continue
-        found[key_id] = multibase
+        found[key_id] = AssertionKey(multibase, revoked)
     return found
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _expired(value: Any, now: datetime) -> bool:
     if value is None:
         return False
-    try:
-        expires = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return True  # an expiry we cannot read is not a key we can trust
-    return (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now
+    expires = _moment(value)
+    return expires is None or expires <= now  # an expiry we cannot read is not a key we can trust
 
 
 def _link(value: Any) -> str | None:

@@ -36,6 +36,8 @@ PROOF_PURPOSE = "assertionMethod"  # FEP-8b32: MUST be assertionMethod
 _CLOCK_MARGIN = timedelta(minutes=5)
 # verificationMethod id -> publicKeyMultibase, or None when unknown.  The caller is responsible
 # for checking that the method is in the owner's assertionMethod (FEP-521a) and shares its origin.
+# A returned string with a ``revoked`` datetime attribute (federation.actors.AssertionKey) is a
+# revoked key: it verifies only proofs created before that time.
 MultikeyResolver = Callable[[str], "str | None"]
 
 
@@ -109,6 +111,7 @@ def verify_proof(
     if proof.get("proofPurpose") != PROOF_PURPOSE:
         raise ProofError(f"proofPurpose must be {PROOF_PURPOSE}, not {proof.get('proofPurpose')!r}", method)
     now = _aware(now) if now else datetime.now(UTC)
+    created = None
     if "created" in proof:
         created = _parse_datetime(proof["created"], "created", method)
         if created > now + _CLOCK_MARGIN:
@@ -131,6 +134,7 @@ def verify_proof(
     public_key = public_key_resolver(method)
     if public_key is None:
         raise ProofError(f"No public key is known for verificationMethod {method}", method)
+    _check_not_revoked(getattr(public_key, "revoked", None), created, method)
     try:
         verify_key = load_ed25519_verify_key(public_key)
     except KeyFormatError as exc:
@@ -143,6 +147,20 @@ def verify_proof(
             f"by {method}", method,
         ) from None
     return method
+
+
+def _check_not_revoked(revoked: datetime | None, created: datetime | None, method: str) -> None:
+    """A revoked key still vouches for what it signed before its revocation, and for nothing
+    signed later.  ``created`` is the signer's word; it is all a verifier has."""
+    if revoked is None:
+        return
+    when = _format_datetime(revoked)
+    if created is None:
+        raise ProofError(f"The key {method} was revoked at {when} and the proof has no created "
+                         "time to show that it was made before", method)
+    if created >= _aware(revoked):
+        raise ProofError(f"The proof was created at {_format_datetime(created)}, after the key {method} "
+                         f"was revoked at {when}", method)
 
 
 def _hash_data(unsecured: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:

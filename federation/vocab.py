@@ -10,6 +10,7 @@ that do expand our documents get the right IRIs.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -80,6 +81,9 @@ CIVICNODE_CONTEXT: Mapping[str, Any] = MappingProxyType({
     # Published counts, per origin node and in total.
     "originNode": {"@id": "cn:originNode", "@type": "@id"},
     "countsByOrigin": "cn:countsByOrigin",
+    # Proposal category (a label of the space), and the conclusion a closed debate reached.
+    "category": "cn:category",
+    "conclusion": "cn:conclusion",
 })
 
 
@@ -151,6 +155,7 @@ def id_of(value: Any) -> str | None:
 _DEFAULT_PORTS: Mapping[str, int] = MappingProxyType({"http": 80, "https": 443})
 
 
+@functools.lru_cache(maxsize=2048)  # an inbox compares the same actor ids again and again
 def _origin(url: str) -> tuple[str, str, int] | None:
     try:
         parts = urlsplit(url)

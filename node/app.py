@@ -13,6 +13,7 @@ from node.i18n import load_catalogs
 from node.mail import setup_mail
 from node.site import refresh_node_info
 from node.web import pages
+from node.web.cache import cache_routes, page_cache_middleware, setup_page_cache
 from node.web.context import context_middleware
 from node.web.csrf import make_csrf_middleware
 from node.web.errors import error_middleware
@@ -29,13 +30,15 @@ def _route_setups():
     # Imported here so that each package's views import the app machinery, not the reverse.
     from node.accounts.views import setup_routes as accounts
     from node.activitypub.discovery import setup_routes as activitypub
+    from node.activitypub.following import setup_routes as following
     from node.activitypub.inbox import setup_routes as inbox
     from node.activitypub.worker import setup_delivery as delivery
     from node.admin.views import setup_routes as admin
     from node.api import setup_routes as api
+    from node.opendata.views import setup_routes as opendata
     from node.spaces.views import setup_routes as spaces
 
-    return [accounts, spaces, admin, api, activitypub, inbox, delivery]
+    return [accounts, spaces, admin, api, opendata, activitypub, inbox, following, delivery]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:
@@ -50,14 +53,17 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
                                 secure=settings.secure_cookies)),
             context_middleware,
             make_csrf_middleware(settings.secret_key, _origin(settings.base_url), settings.secure_cookies),
+            # Innermost: it needs the language and the CSRF token set by the two above.
+            page_cache_middleware,
         ],
     )
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[DB] = sessionmaker
-    app[CATALOGS] = load_catalogs()
+    app[CATALOGS] = load_catalogs(cache_dir=settings.data_dir / "cache")
     app[NODE_INFO] = {}
     app[NODE_INFO_LOADED] = {}
+    setup_page_cache(app, engine)
     setup_templates(app, settings)
     app.on_response_prepare.append(add_security_headers)
     setup_mail(app)
@@ -70,6 +76,7 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
         setup(app)
     for kind in kinds().values():
         kind.setup_routes(app)
+    cache_routes(app, "home", "spaces", "space", "component")
 
     async def startup(app: web.Application) -> None:
         if check_schema:

@@ -1,4 +1,4 @@
-"""The `civicnode` command: init, migrate, serve, worker, createadmin, demo."""
+"""The `civicnode` command: init, migrate, serve, worker, createadmin, export, keys, demo."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from node import __version__
-from node.config import ConfigError, Settings, load_settings, write_initial_config
+from node.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("civicnode")
 
@@ -53,10 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="deliver outgoing federation activities (for delivery_in_process = false)"))
     worker.add_argument("--concurrency", type=int, help="POSTs in flight (default: delivery_concurrency)")
 
-    demo = commands.add_parser("demo", help="run a node with demonstration data")
-    demo.add_argument("--data", default="var/demo", help="where the demo keeps its data (default var/demo)")
+    export = with_data(commands.add_parser(
+        "export", help="write the open data of a published space, or of the whole node, as JSON or CSV"))
+    export.add_argument("--space", metavar="SLUG", help="the space's address (default: every published space)")
+    export.add_argument("--format", choices=("csv", "json"), required=True,
+                        help="json: one document; csv: a zip of one CSV file per kind of record")
+    export.add_argument("--output", metavar="FILE", help="where to write (default: standard output)")
+
+    keys = commands.add_parser("keys", help="manage the keys of the node's actors")
+    rotate = with_data(keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True).add_parser(
+        "rotate", help="revoke an actor's keys and make new ones (a space's followers are sent an Update)"))
+    rotate.add_argument("--node", action="store_true", help="the node actor")
+    rotate.add_argument("--space", metavar="SLUG", help="the space with this address")
+    rotate.add_argument("--user", metavar="NAME", help="the user with this name")
+
+    demo = commands.add_parser("demo", help="run three federated nodes with demonstration data")
+    demo.add_argument("--data", default="var/demo",
+                      help="where the demo keeps its nodes: city/, town/, collective/ (default var/demo)")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    demo.add_argument("--port", type=int, default=8080,
+                      help="first of three consecutive ports, kept at first start (default 8080; "
+                           "0 picks free ones anew at every start: a data directory for one run)")
     demo.add_argument("--reset", action="store_true", help="delete the demo data and start afresh")
     return parser
 

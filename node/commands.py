@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -11,7 +14,7 @@ from aiohttp import web
 from node import __version__
 from node.accounts.service import AccountError, create_user
 from node.app import SchemaMismatch, create_app
-from node.cli import CLIError, port_in_use_message, read_password, settings_for
+from node.cli import CLIError, log, port_in_use_message, read_password, settings_for
 from node.config import Settings, load_settings, write_initial_config
 from node.db import make_engine, make_sessionmaker
 from node.db.schema import schema_status
@@ -148,34 +151,169 @@ async def cmd_worker(args) -> int:
     return 0
 
 
+# Written in the demo's data directory once node.demo.federate_demo has run.
+DEMO_FEDERATED = "federated"
+LAN_NOTE = ("The nodes federate with each other over 127.0.0.1, so they run with allow_private_addresses = true\n"
+            "and federation_mode = \"open\": LAN/test mode only. A public node keeps allow_private_addresses\n"
+            "false, or anyone could make it fetch addresses inside its network.")
+
+
+def _demo_environ() -> dict:
+    # One CIVICNODE_DATABASE_URL or CIVICNODE_BASE_URL for three nodes would make them share a
+    # database or an address: those come from each node's file only.
+    return {key: value for key, value in os.environ.items()
+            if key not in ("CIVICNODE_DATABASE_URL", "CIVICNODE_BASE_URL")}
+
+
+def _demo_url(host: str, port: int) -> str:
+    # Actor ids are built from this address: a wildcard address is not one other nodes can reach.
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _listen(host: str, port: int):
+    """A listening socket, bound before anything is seeded so that a busy port costs nothing."""
+    import socket
+
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _demo_sockets(args, data: Path, nodes) -> list:
+    """One socket per demo node: its stored port, else `--port` + its rank (0: any free port)."""
+    from urllib.parse import urlsplit
+
+    sockets = []
+    try:
+        for rank, spec in enumerate(nodes):
+            config = data / spec.key / "civicnode.toml"
+            stored = load_settings(config.parent, environ=_demo_environ()).base_url if config.exists() else ""
+            port = (urlsplit(stored).port or 80) if stored else (args.port + rank if args.port else 0)
+            try:
+                sockets.append(_listen(args.host, port))
+                continue
+            except OSError as exc:
+                busy = exc.errno == errno.EADDRINUSE
+                if busy and stored:
+                    raise CLIError(f"port {port} of the demo's {spec.name} ({stored}, kept in {config}) is "
+                                   f"busy; stop what uses it (an earlier civicnode demo?) or start afresh on "
+                                   f"new ports with civicnode demo --reset --data {data}") from None
+                if not busy or not port:
+                    raise CLIError(port_in_use_message(exc, args.host, port)
+                                   or f"cannot listen on {args.host} port {port}: {exc.strerror or exc}") from None
+            print(f"Port {port} is busy; using a free port for {spec.name} instead.")
+            sockets.append(_listen(args.host, 0))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+async def _create_demo_node(spec, directory: Path, base_url: str) -> None:
+    """Config, schema, keys and demo data, built aside and renamed into place when complete, so
+    that an interrupted first start leaves nothing half-seeded behind."""
+    from node.keystore import ensure_node_keys
+
+    partial = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    write_initial_config(partial, node_name=spec.name, default_locale=spec.locale, base_url=base_url,
+                         allow_private_addresses=True, federation_mode="open")
+    engine = make_engine(load_settings(partial, environ=_demo_environ()).database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessionmaker(engine).begin() as db:
+            await ensure_node_keys(db)
+            await spec.seed(db, base_url)
+    finally:
+        await engine.dispose()
+    partial.rename(directory)
+
+
+async def _serve_on(settings: Settings, sock) -> web.AppRunner:
+    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
+    try:
+        await runner.setup()
+    except SchemaMismatch as exc:
+        await runner.cleanup()
+        raise CLIError(f"{settings.data_dir}: {exc}") from None
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
+async def cmd_export(args) -> int:
+    from node.opendata.command import run_export
+
+    return await run_export(settings_for(args.data), space=args.space, fmt=args.format, output=args.output)
+
+
+async def cmd_keys(args) -> int:
+    from node.activitypub.keys_rotation import run_keys_command
+
+    return await run_keys_command(settings_for(args.data), args)
+
+
 async def cmd_demo(args) -> int:
-    from node.demo import DEMO_LOGINS, seed_demo
+    from node.demo import DEMO_NODES, RunningDemoNode, federate_demo
 
     data = Path(args.data)
     if args.reset and data.exists():
         shutil.rmtree(data)
-    if not (data / "civicnode.toml").exists():
-        settings = await initialise(data, node_name="Ville de Démo", default_locale="fr")
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine).begin() as db:
-                await seed_demo(db)
-        finally:
-            await engine.dispose()
-    settings = settings_for(str(data))
+    if (data / "civicnode.toml").exists():
+        raise CLIError(f"{data} holds the one-node demo of an earlier version; start afresh with "
+                       f"civicnode demo --reset --data {data}")
+    sockets = _demo_sockets(args, data, DEMO_NODES)
+    runners: list[web.AppRunner] = []
+    nodes: dict[str, RunningDemoNode] = {}
+    one_run = False
     try:
-        runner = await start_server(settings, args.host, args.port)
-    except CLIError as exc:
-        if "already in use" not in str(exc):
-            raise
-        print(f"Port {args.port} is busy; using a free port instead.")
-        runner = await start_server(settings, args.host, 0)
-    print(f"\ncivicnode demo: {settings.node_name} at {settings.base_url}/")
-    for role, username, password in DEMO_LOGINS:
-        print(f"  {role:<14} {username:<12} password: {password}")
-    print("Stop with Ctrl-C. Data is kept in", data, "(civicnode demo --reset starts afresh).", flush=True)
-    try:
-        await wait_for_stop()
+        for spec, sock in zip(DEMO_NODES, sockets):
+            url = _demo_url(args.host, sock.getsockname()[1])
+            directory = data / spec.key
+            if not (directory / "civicnode.toml").exists():
+                # With --port 0 the ports change at every start: keep no address in the config.
+                await _create_demo_node(spec, directory, url if args.port else "")
+            settings = load_settings(directory, environ=_demo_environ())
+            one_run = one_run or not settings.base_url
+            settings.base_url = settings.base_url or url
+            runners.append(await _serve_on(settings, sock))
+            nodes[spec.key] = RunningDemoNode(spec, settings, runners[-1].app)
+        if not (data / DEMO_FEDERATED).exists():
+            try:
+                await federate_demo(nodes)
+            except Exception as exc:  # the nodes still work on their own: serve them, retry next start
+                log.exception("the demo's federation step failed")
+                print(f"civicnode demo: the nodes could not federate ({exc}); they run unfederated and "
+                      "the next start tries again.", file=sys.stderr)
+            else:
+                (data / DEMO_FEDERATED).write_text("node.demo.federate_demo ran for these nodes.\n",
+                                                   encoding="utf-8")
+        # Listen for Ctrl-C and SIGTERM before saying "ready": a caller may stop us at once.
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        for node in nodes.values():
+            print(f"\ncivicnode demo: {node.spec.name} at {node.settings.base_url}/")
+            for role, username, password in node.spec.logins:
+                print(f"  {role:<14} {username:<12} password: {password}")
+        print("\n" + LAN_NOTE)
+        if one_run:
+            print("The ports were chosen by the system (--port 0) and are not kept: this data directory is "
+                  "for one run, since federated addresses must not change.")
+        print("Stop with Ctrl-C. Data is kept in", data, "(civicnode demo --reset starts afresh).", flush=True)
+        await stop.wait()
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
+        for sock in sockets:
+            sock.close()
     return 0

@@ -62,6 +62,11 @@ class Settings:
     # Peers whose X-Forwarded-For is believed (the reverse proxy in front of the node). Anything
     # else would let a client choose its own address and escape per-address login throttling.
     trusted_proxies: list = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Public pages served to anonymous visitors are kept this many seconds (node.web.cache):
+    # changes made in this process show at once, those of other processes (a second `serve`,
+    # `civicnode worker`) and of time (phase dates) within it. 0 turns the cache off.
+    page_cache_seconds: int = 5
+    page_cache_entries: int = 512
     extra: dict = field(default_factory=dict)
 
     @property

@@ -1,28 +1,57 @@
-"""Demo data for `civicnode demo`: a town with a participatory budget, a neighbourhood council,
-an administrator, a moderator and two residents. The passwords are printed by the command, so
-they are fixed and public: a demo node must never hold real data."""
+"""Demo data for `civicnode demo`: three federated nodes on 127.0.0.1.
+
+- the city, Ville de Démo: a participatory budget, a neighbourhood council, an administrator,
+  a moderator and two residents;
+- a neighbouring town on the Catalan-French border, Sant Martí de la Marenda: a process with
+  proposals, supports, comments and a debate;
+- a citizen collective, Collectif Vélo Quartiers: an assembly with proposals and a debate.
+
+The passwords are printed by the command, so they are fixed and public: a demo node must never
+hold real data."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, Awaitable, Callable
 
 from node.accounts.service import create_user
-from node.components.debates.demo import seed_debates
-from node.components.proposals.demo import seed_proposals
+from node.components.debates.demo import COLLECTIVE_DEBATES, TOWN_DEBATES, seed_debates
+from node.components.proposals.demo import (
+    COLLECTIVE_PROPOSALS, DEMO_ORIGIN, TOWN_PROPOSALS, seed_proposals,
+)
 from node.site import save_node_info
 from node.spaces.service import activate_phase, add_component, add_phase, create_space
 
 # (role label, username, password), printed by `civicnode demo` and used by the browser tests.
+# Usernames differ across the three nodes, so that a login names one person of one node.
 DEMO_LOGINS = [
     ("administrator", "admin", "demo-admin-2027"),
     ("moderator", "moderation", "demo-moderation-2027"),
     ("resident", "amelie", "demo-amelie-2027"),
     ("resident", "jordi", "demo-jordi-2027"),
 ]
+TOWN_LOGINS = [
+    ("administrator", "ajuntament", "demo-ajuntament-2027"),
+    ("resident", "nuria", "demo-nuria-2027"),
+    ("resident", "mathieu", "demo-mathieu-2027"),
+]
+COLLECTIVE_LOGINS = [
+    ("administrator", "coordination", "demo-coordination-2027"),
+    ("resident", "lucie", "demo-lucie-2027"),
+    ("resident", "samir", "demo-samir-2027"),
+]
+# username: (nickname, role, email, language)
 _PEOPLE = {
     "admin": ("Service participation", "admin", "participation@ville-demo.example", "fr"),
     "moderation": ("Karim Benali", "moderator", "karim.benali@ville-demo.example", "fr"),
     "amelie": ("Amélie Durand", "user", "amelie.durand@example.org", "fr"),
     "jordi": ("Jordi Puig", "user", "jordi.puig@example.org", "ca"),
+    "ajuntament": ("Ajuntament de Sant Martí", "admin", "participacio@santmarti-marenda.example", "ca"),
+    "nuria": ("Núria Vidal", "user", "nuria.vidal@example.org", "ca"),
+    "mathieu": ("Mathieu Roig", "user", "mathieu.roig@example.org", "fr"),
+    "coordination": ("Coordination du collectif", "admin", "contact@velo-quartiers.example", "fr"),
+    "lucie": ("Lucie Martin", "user", "lucie.martin@example.org", "fr"),
+    "samir": ("Samir Haddad", "user", "samir.haddad@example.org", "en"),
 }
 
 NODE_DESCRIPTION = {
@@ -168,8 +197,86 @@ COUNCIL = {
 }
 
 
-async def _create_people(db) -> None:
-    for role_label, username, password in DEMO_LOGINS:
+TOWN_DESCRIPTION = {
+    "ca": "La plataforma de participació de Sant Martí de la Marenda, poble de mar a tocar de la "
+          "frontera: proposa, debat i decideix amb els teus veïns.",
+    "fr": "La plateforme de participation de Saint-Martin-de-la-Marenda, village de mer au bord de "
+          "la frontière : proposez, débattez et décidez avec vos voisins.",
+    "es": "La plataforma de participación de Sant Martí de la Marenda, pueblo de mar junto a la "
+          "frontera: propón, debate y decide con tus vecinos.",
+    "en": "The participation platform of Sant Martí de la Marenda, a seaside town on the border: "
+          "propose, discuss and decide with your neighbours.",
+}
+SEAFRONT = {
+    "slug": "passeig-maritim",
+    "kind": "process",
+    "title": {"ca": "Reviure el passeig marítim", "fr": "Faire revivre la promenade du bord de mer",
+              "es": "Revivir el paseo marítimo", "en": "Bringing the seafront back to life"},
+    "subtitle": {"ca": "Idees dels veïns per al passeig, la platja i el port",
+                 "fr": "Les idées des habitants pour la promenade, la plage et le port",
+                 "es": "Ideas de los vecinos para el paseo, la playa y el puerto",
+                 "en": "Residents' ideas for the promenade, the beach and the harbour"},
+    "description": {
+        "ca": "L'Ajuntament renova el passeig marítim el 2027. Abans de fer el projecte, demana als "
+              "veïns, i als estiuejants d'un costat i l'altre de la frontera, què hi volen trobar.",
+        "fr": "La commune rénove la promenade du bord de mer en 2027. Avant d'en dessiner le projet, "
+              "elle demande aux habitants, et aux estivants des deux côtés de la frontière, ce qu'ils "
+              "veulent y trouver.",
+        "es": "El Ayuntamiento renueva el paseo marítimo en 2027. Antes de hacer el proyecto, pregunta "
+              "a los vecinos, y a los veraneantes de ambos lados de la frontera, qué quieren encontrar.",
+        "en": "The town renews its seafront promenade in 2027. Before drawing up the plans it asks "
+              "residents, and summer visitors from both sides of the border, what they want there.",
+    },
+}
+SEAFRONT_PHASES = [
+    ({"ca": "Propostes", "fr": "Propositions", "es": "Propuestas", "en": "Proposals"},
+     {"ca": "Feu les vostres propostes i doneu suport a les dels altres.",
+      "fr": "Faites vos propositions et soutenez celles des autres.",
+      "es": "Haced vuestras propuestas y apoyad las de los demás.",
+      "en": "Make your proposals and support other people's."},
+     date(2027, 1, 15), date(2027, 3, 31)),
+    ({"ca": "Projecte", "fr": "Projet", "es": "Proyecto", "en": "Design"},
+     {"ca": "Els arquitectes integren les propostes amb més suports al projecte.",
+      "fr": "Les architectes intègrent au projet les propositions les plus soutenues.",
+      "es": "Los arquitectos integran en el proyecto las propuestas más apoyadas.",
+      "en": "The architects build the most supported proposals into the plans."},
+     date(2027, 4, 1), date(2027, 6, 30)),
+]
+
+COLLECTIVE_DESCRIPTION = {
+    "fr": "Le Collectif Vélo Quartiers rassemble des cyclistes de la Ville de Démo et des communes "
+          "voisines : ateliers, balades et propositions pour des rues plus sûres.",
+    "en": "Collectif Vélo Quartiers brings together cyclists from Ville de Démo and the towns around "
+          "it: workshops, rides and proposals for safer streets.",
+    "es": "El Collectif Vélo Quartiers reúne a ciclistas de Ville de Démo y de los municipios "
+          "vecinos: talleres, paseos y propuestas para calles más seguras.",
+    "ca": "El Collectif Vélo Quartiers aplega ciclistes de Ville de Démo i dels municipis veïns: "
+          "tallers, passejades i propostes per a carrers més segurs.",
+}
+ASSEMBLY = {
+    "slug": "assemblee-velo",
+    "kind": "assembly",
+    "title": {"fr": "Assemblée du collectif", "en": "The collective's assembly",
+              "es": "Asamblea del colectivo", "ca": "Assemblea del col·lectiu"},
+    "subtitle": {"fr": "Tous les membres, une fois par mois, au local de la rue Pasteur",
+                 "en": "All members, once a month, at the Rue Pasteur premises",
+                 "es": "Todos los miembros, una vez al mes, en el local de la calle Pasteur",
+                 "ca": "Tots els membres, un cop al mes, al local del carrer Pasteur"},
+    "description": {
+        "fr": "L'assemblée décide des actions du collectif. Chaque membre peut proposer une action ; "
+              "celles qui recueillent cinq soutiens sont mises au vote.",
+        "en": "The assembly decides what the collective does. Any member may propose an action; "
+              "those with five supports are put to the vote.",
+        "es": "La asamblea decide las acciones del colectivo. Cada miembro puede proponer una; las que "
+              "reúnen cinco apoyos se votan.",
+        "ca": "L'assemblea decideix les accions del col·lectiu. Cada membre pot proposar-ne una; les que "
+              "reuneixen cinc suports es voten.",
+    },
+}
+
+
+async def _create_people(db, logins: list) -> None:
+    for _role_label, username, password in logins:
         nickname, role, email, locale = _PEOPLE[username]
         reserved = username == "admin"
         # "admin" is reserved so that no resident can pass for the node's staff; the demo's own
@@ -181,21 +288,101 @@ async def _create_people(db) -> None:
     await db.flush()
 
 
-async def seed_demo(db) -> None:
-    """Fill a freshly migrated database (inside the caller's transaction)."""
-    await save_node_info(db, {"node_name": "Ville de Démo", "description": NODE_DESCRIPTION,
-                              "default_locale": "fr", "registration_open": True,
-                              "contact_email": "participation@ville-demo.example"})
-    await _create_people(db)
+async def _node(db, name: str, description: dict, locale: str, contact: str, logins: list) -> None:
+    await save_node_info(db, {"node_name": name, "description": description, "default_locale": locale,
+                              "registration_open": True, "contact_email": contact})
+    await _create_people(db, logins)
 
-    budget = await create_space(db, {**BUDGET, "published": True}, default_locale="fr")
-    phases = [await add_phase(db, budget, {"title": title, "description": description,
-                                           "start_date": start, "end_date": end})
-              for title, description, start, end in PHASES]
-    await activate_phase(db, budget.id, phases[0].id)
+
+async def _process(db, values: dict, phases: list, locale: str):
+    """A published participatory process whose first phase is the active one."""
+    space = await create_space(db, {**values, "published": True}, default_locale=locale)
+    rows = [await add_phase(db, space, {"title": title, "description": description,
+                                        "start_date": start, "end_date": end})
+            for title, description, start, end in phases]
+    await activate_phase(db, space.id, rows[0].id)
+    return space
+
+
+async def seed_demo(db, base_url: str = DEMO_ORIGIN) -> None:
+    """Fill the city's freshly migrated database (inside the caller's transaction). `base_url` is
+    the address the node will be served at, named in its proposals' fingerprints."""
+    await _node(db, "Ville de Démo", NODE_DESCRIPTION, "fr", "participation@ville-demo.example", DEMO_LOGINS)
+    budget = await _process(db, BUDGET, PHASES, "fr")
     await add_component(db, budget, "pages", {"name": HOW_IT_WORKS["name"],
                                               "settings": {"body": HOW_IT_WORKS["body"]}})
-    await seed_proposals(db, budget)
+    await seed_proposals(db, budget, base_url=base_url)
 
     await create_space(db, {**COUNCIL, "published": True}, default_locale="fr")
     await seed_debates(db, budget)
+
+
+async def seed_town(db, base_url: str = DEMO_ORIGIN) -> None:
+    await _node(db, "Sant Martí de la Marenda", TOWN_DESCRIPTION, "ca",
+                "participacio@santmarti-marenda.example", TOWN_LOGINS)
+    seafront = await _process(db, SEAFRONT, SEAFRONT_PHASES, "ca")
+    await seed_proposals(db, seafront, TOWN_PROPOSALS, base_url=base_url)
+    await seed_debates(db, seafront, TOWN_DEBATES)
+
+
+async def seed_collective(db, base_url: str = DEMO_ORIGIN) -> None:
+    await _node(db, "Collectif Vélo Quartiers", COLLECTIVE_DESCRIPTION, "fr",
+                "contact@velo-quartiers.example", COLLECTIVE_LOGINS)
+    assembly = await create_space(db, {**ASSEMBLY, "published": True}, default_locale="fr")
+    await seed_proposals(db, assembly, COLLECTIVE_PROPOSALS, base_url=base_url)
+    await seed_debates(db, assembly, COLLECTIVE_DEBATES)
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    key: str  # its sub-directory of the demo's data directory
+    name: str
+    locale: str
+    logins: list
+    seed: Callable[[Any, str], Awaitable[None]]  # (db session in a transaction, base_url)
+    space: str  # the slug of its main space
+
+
+# The city comes first: tests/bench/nodeproc.py and the browser tests read it as "the" demo node.
+DEMO_NODES = (
+    DemoNode("city", "Ville de Démo", "fr", DEMO_LOGINS, seed_demo, BUDGET["slug"]),
+    DemoNode("town", "Sant Martí de la Marenda", "ca", TOWN_LOGINS, seed_town, SEAFRONT["slug"]),
+    DemoNode("collective", "Collectif Vélo Quartiers", "fr", COLLECTIVE_LOGINS, seed_collective,
+             ASSEMBLY["slug"]),
+)
+
+
+@dataclass
+class RunningDemoNode:
+    spec: DemoNode
+    settings: Any  # node.config.Settings, base_url set to where it listens
+    app: Any  # its aiohttp web.Application, started
+
+
+async def federate_demo(nodes: dict[str, RunningDemoNode]) -> None:
+    """Make the demo nodes know each other; `nodes` maps DemoNode.key to the running node.
+
+    `civicnode demo` calls this once all three apps are listening (each can fetch the others'
+    actors over HTTP), the first time the demo starts; it then writes `federated` in the data
+    directory and never calls it again. Work done here is safe to repeat (following a space one
+    already follows changes nothing), since a crash between it and that marker runs it again.
+
+    Residents follow each other's spaces through the real protocol (WebFinger, Follow, Accept,
+    the Group's outbox), so that the demo shows federation from its first page: the town's and
+    the collective's residents read the city's budget on their own node, and a city resident
+    follows the town's seafront consultation."""
+    from sqlalchemy import select
+
+    from node.accounts.models import User
+    from node.activitypub.mirror import follow_space
+    from node.appkeys import DB
+
+    follows = (("town", "nuria", "city"), ("collective", "lucie", "city"), ("city", "jordi", "town"))
+    for home, username, other in follows:
+        if home not in nodes or other not in nodes:
+            continue
+        app = nodes[home].app
+        async with app[DB]() as db:
+            user = await db.scalar(select(User).where(User.username == username))
+        host = nodes[other].settings.base_url.split("://", 1)[1]
+        await follow_space(app, user, f"{nodes[other].spec.space}@{host}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, UTCDateTime, utcnow
@@ -33,4 +34,27 @@ async def record_event(db, kind: str, *, subject_type: str, subject_id: int, act
     event = Event(kind=kind, subject_type=subject_type, subject_id=subject_id, actor_id=actor_id,
                   space_id=space_id, data=data or {})
     db.add(event)
+    _notify_after_commit(db)
     return event
+
+
+# Callables told when a transaction that recorded events commits (the federation publisher).
+_listeners: set = set()
+
+
+def on_events_committed(callback, *, add: bool = True) -> None:
+    (_listeners.add if add else _listeners.discard)(callback)
+
+
+def _notify_after_commit(db) -> None:
+    session = getattr(db, "sync_session", db)
+    if not _listeners or session.info.get("civicnode_events_listener"):
+        return
+    session.info["civicnode_events_listener"] = True
+
+    def after_commit(sync_session) -> None:
+        sync_session.info.pop("civicnode_events_listener", None)
+        for callback in list(_listeners):
+            callback()
+
+    sqlalchemy_event.listen(session, "after_commit", after_commit, once=True)

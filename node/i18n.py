@@ -1,16 +1,17 @@
 """Languages: gettext catalogs (Babel) for UI strings, language negotiation, translated fields.
 
-Catalogs are read from node/locale/<lang>/LC_MESSAGES/messages.po and compiled in memory at
-start-up, so a checkout runs without a separate compile step and a translator's edit to a .po
-file shows on the next restart.
+Catalogs are read from node/locale/<lang>/LC_MESSAGES/messages.po and compiled at start-up, so
+a checkout runs without a separate compile step and a translator's edit to a .po file shows on
+the next restart.  The compiled catalogue is kept in the node's cache directory under the .po
+file's hash: parsing four .po files costs a serve process about a megabyte it never gives back
+(the idle-memory goal), so only the first start after a change pays it.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from node.config import LOCALES
@@ -24,19 +25,45 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español", "ca": "Català"}
 
 
-def load_catalogs(locale_dir: Path = LOCALE_DIR) -> dict[str, NullTranslations]:
+def _compile(po_bytes: bytes, lang: str) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    buffer = io.BytesIO()
+    write_mo(buffer, read_po(io.BytesIO(po_bytes), locale=lang))
+    return buffer.getvalue()
+
+
+def _compiled(po: Path, lang: str, cache_dir: Path | None) -> bytes:
+    po_bytes = po.read_bytes()
+    if cache_dir is None:
+        return _compile(po_bytes, lang)
+    cached = cache_dir / f"messages-{lang}-{hashlib.sha256(po_bytes).hexdigest()[:20]}.mo"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    mo = _compile(po_bytes, lang)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob(f"messages-{lang}-*.mo"):
+            old.unlink(missing_ok=True)
+        partial = cached.with_suffix(".partial")
+        partial.write_bytes(mo)
+        partial.replace(cached)  # atomic: a concurrent start never reads half a file
+    except OSError:
+        pass  # a read-only data directory: compile at every start, as without a cache
+    return mo
+
+
+def load_catalogs(locale_dir: Path = LOCALE_DIR, cache_dir: Path | None = None) -> dict[str, NullTranslations]:
     catalogs: dict[str, NullTranslations] = {}
     for lang in LOCALES:
         po = locale_dir / lang / "LC_MESSAGES" / "messages.po"
         if not po.is_file():
             catalogs[lang] = NullTranslations()
             continue
-        with po.open("rb") as handle:
-            catalog = read_po(handle, locale=lang)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        catalogs[lang] = Translations(fp=buffer)
+        catalogs[lang] = Translations(fp=io.BytesIO(_compiled(po, lang, cache_dir)))
     return catalogs
 
 

@@ -2,6 +2,8 @@
 A component names its models module in its ComponentKind (node.components.registry)."""
 from node.accounts.models import LoginAttempt, PasswordResetToken, User, WebSession  # noqa: F401
 from node.activitypub.delivery_models import Delivery, HostState, OutboxActivity  # noqa: F401
+from node.activitypub.follow_models import (PublishedEvent, RemoteFollow, RemoteItem, RemoteSpace,  # noqa: F401
+                                           SpaceFollower)
 from node.activitypub.models import InboxActivity, InstancePolicy, RemoteActorRecord  # noqa: F401
 from node.components.registry import import_component_models
 from node.db.base import Base  # noqa: F401

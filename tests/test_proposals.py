@@ -182,8 +182,8 @@ async def test_withdraw_freezes_the_proposal(web, app):
     again = await web.post(path + "/withdraw", {}, csrf_from_path=path)
     assert again.status == 409 and "already withdrawn" in again.text
     async with app[DB]() as db:
-        events = (await db.scalars(select(Event.kind))).all()
-    assert events == ["proposal.withdrawn"]
+        events = (await db.scalars(select(Event.kind).order_by(Event.id))).all()
+    assert events == ["proposal.created", "proposal.withdrawn"]
     # Withdrawn proposals leave the default list but stay reachable.
     assert "Plant trees" not in (await web.get(list_path(space, component))).text
     assert "Plant trees" in (await web.get(list_path(space, component) + "?state=withdrawn")).text
@@ -202,7 +202,8 @@ async def test_admins_answer_with_a_state_and_a_text(web, app):
     path = proposal_path(space, proposal.id)
     await log_in(web, app, "jordi")
     refused = await web.post(path + "/answer", {"state": "accepted", "answer": "Yes"}, csrf_from_path=path)
-    assert refused.status == 403 and await count(app, Event) == 0
+    assert refused.status == 403 and await count(app, Event, Event.kind == "proposal.answered") == 0
+    assert "Only administrators and the evaluators of this space can answer its proposals." in refused.text
     await web.post("/logout", {}, csrf_from_path="/")
     await log_in(web, app, "alice_admin", role="admin")
     bad = await web.post(path + "/answer", {"state": "maybe", "answer": "Hmm"}, csrf_from_path=path)
@@ -211,7 +212,7 @@ async def test_admins_answer_with_a_state_and_a_text(web, app):
                           csrf_from_path=path)
     assert page.status == 200 and "Official answer" in page.text and "<strong>12</strong>" in page.text
     async with app[DB]() as db:
-        event = await db.scalar(select(Event))
+        event = await db.scalar(select(Event).where(Event.kind == "proposal.answered"))
         row = await db.get(Proposal, proposal.id)
     assert event.kind == "proposal.answered" and event.data["state"] == "accepted"
     assert event.subject_id == proposal.id and row.answered_at is not None
@@ -247,7 +248,7 @@ async def test_amendment_accepted_becomes_a_version_crediting_its_writer(web, ap
         versions = (await db.scalars(select(ProposalVersion).order_by(ProposalVersion.number))).all()
         kinds = (await db.scalars(select(Event.kind).order_by(Event.id))).all()
     assert versions[1].amendment_id == amendment.id and versions[1].author_id == author.id
-    assert kinds == ["proposal.amendment_proposed", "proposal.amended"]
+    assert kinds == ["proposal.created", "proposal.amendment_proposed", "proposal.amended"]
 
 
 async def test_amendment_rejected_and_bad_amendments(web, app):

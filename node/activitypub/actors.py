@@ -1,4 +1,8 @@
-"""Actor documents of the node (Application), spaces (Group) and users (Person)."""
+"""Actor documents of the node (Application), spaces (Group) and users (Person).
+
+The ``*_document`` functions build them from the database; a key rotation uses them too, for the
+``Update`` it sends (node.activitypub.keys_rotation).
+"""
 from __future__ import annotations
 
 from aiohttp import web
@@ -9,56 +13,68 @@ from node.activitypub import uris
 from node.activitypub.negotiation import activity_response
 from node.appkeys import DB, NODE_INFO, SETTINGS
 from node.i18n import pick
-from node.keystore import ensure_keys
+from node.keystore import ed25519_keys, ensure_keys, key_history
 from node.spaces.models import Space
 
 
-def _actor(kind: str, actor_id: str, base: str, *, username: str, name: str, summary: str | None,
-           url: str, key, extra: dict | None = None) -> dict:
+async def _actor(db, kind: str, owner: tuple[str, int], actor_id: str, base: str, *, username: str,
+                 name: str, summary: str | None, url: str, extra: dict | None = None) -> dict:
     # federation.actors loads the key libraries (cryptography, PyNaCl: ~10 MB); a node that is
     # only browsed never needs them, so they are loaded by the first actor request.
     from federation.actors import build_actor
 
+    history = await key_history(db, *owner)
+    if not history or history[-1].revoked_at is not None:  # no active key yet (the newest is the active one)
+        await ensure_keys(db, *owner)
+        history = await key_history(db, *owner)
     return build_actor(
         kind, id=actor_id, preferred_username=username, name=name, summary=summary,
         inbox=f"{actor_id}/inbox", outbox=f"{actor_id}/outbox", followers=f"{actor_id}/followers",
-        shared_inbox=uris.shared_inbox(base), url=url, rsa_public_pem=key.rsa_public_pem,
-        ed25519_multibase=key.ed25519_public_multibase, extra=extra)
+        shared_inbox=uris.shared_inbox(base), url=url, rsa_public_pem=history[-1].rsa_public_pem,
+        ed25519_keys=ed25519_keys(history), extra=extra)
+
+
+async def node_document(db, base: str, node_name: str) -> dict:
+    host = base.split("://", 1)[1]
+    return await _actor(
+        db, "Application", ("node", 0), uris.node_actor(base), base, username=host, name=node_name,
+        summary=None, url=f"{base}/",
+        extra={"manuallyApprovesFollowers": True, "software": f"civicnode {__version__}"})
+
+
+async def space_document(db, base: str, space: Space, default_locale: str) -> dict:
+    actor_id = uris.space_actor(base, space.slug)
+    return await _actor(
+        db, "Group", ("space", space.id), actor_id, base, username=space.slug,
+        name=pick(space.title, default_locale, default_locale),
+        summary=pick(space.subtitle, default_locale, default_locale) or None, url=actor_id,
+        extra={"federationPolicy": space.federation_policy, "published": space.created_at.isoformat()})
+
+
+async def user_document(db, base: str, user: User) -> dict:
+    actor_id = uris.user_actor(base, user.username)
+    return await _actor(
+        db, "Person", ("user", user.id), actor_id, base, username=user.username, name=user.nickname,
+        summary=user.about or None, url=actor_id, extra={"published": user.created_at.isoformat()})
 
 
 async def node_actor(request: web.Request) -> web.Response:
-    base = request.app[SETTINGS].base_url
-    info = request.app[NODE_INFO]
     async with request.app[DB].begin() as db:
-        key = await ensure_keys(db, "node", 0)
-    host = base.split("://", 1)[1]
-    return activity_response(_actor(
-        "Application", uris.node_actor(base), base, username=host, name=info.get("node_name", ""),
-        summary=None, url=f"{base}/", key=key,
-        extra={"manuallyApprovesFollowers": True, "software": f"civicnode {__version__}"}))
+        doc = await node_document(db, request.app[SETTINGS].base_url,
+                                  request.app[NODE_INFO].get("node_name", ""))
+    return activity_response(doc)
 
 
 async def space_actor(request: web.Request, space: Space) -> web.Response:
     """Called by the space page when a server asks for ActivityStreams."""
-    base = request.app[SETTINGS].base_url
     default = request.app[NODE_INFO].get("default_locale", "en")
     async with request.app[DB].begin() as db:
-        key = await ensure_keys(db, "space", space.id)
-    actor_id = uris.space_actor(base, space.slug)
-    return activity_response(_actor(
-        "Group", actor_id, base, username=space.slug, name=pick(space.title, default, default),
-        summary=pick(space.subtitle, default, default) or None, url=actor_id, key=key,
-        extra={"federationPolicy": space.federation_policy,
-               "published": space.created_at.isoformat()}))
+        doc = await space_document(db, request.app[SETTINGS].base_url, space, default)
+    return activity_response(doc)
 
 
 async def user_actor(request: web.Request, user: User) -> web.Response:
     """Called by the profile page when a server asks for ActivityStreams."""
-    base = request.app[SETTINGS].base_url
     async with request.app[DB].begin() as db:
-        key = await ensure_keys(db, "user", user.id)
-    actor_id = uris.user_actor(base, user.username)
-    return activity_response(_actor(
-        "Person", actor_id, base, username=user.username, name=user.nickname,
-        summary=user.about or None, url=actor_id, key=key,
-        extra={"published": user.created_at.isoformat()}))
+        doc = await user_document(db, request.app[SETTINGS].base_url, user)
+    return activity_response(doc)

@@ -19,7 +19,6 @@ A handler that raises marks the stored activity ``failed``; the sender still get
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -30,11 +29,13 @@ from sqlalchemy import select, update
 
 from node.accounts.models import User
 from node.activitypub import uris
+from node.activitypub.group_insert import GroupInsert
 from node.activitypub.models import InboxActivity
 from node.activitypub.policy import InstancePolicies
 from node.appkeys import DB, ENGINE, SETTINGS
 from node.db.base import utcnow
 from node.spaces.models import Space
+from node.web.context import server_to_server
 from node.web.csrf import csrf_exempt
 
 if TYPE_CHECKING:
@@ -113,76 +114,10 @@ def _build(app: web.Application, state: dict[str, Any]) -> None:
     if HANDLERS not in app:
         app[HANDLERS] = {}
     state["actors"] = actors
+    state["group"] = group
     state["pipeline"] = InboxPipeline(
         resolve_actor=actors.resolve, store=store, finish=finish, host_refusal=app[POLICIES].refusal,
         limits=InboxLimits(max_body_bytes=settings.max_body_bytes), handlers=app[HANDLERS])
-
-
-class GroupInsert:
-    """Concurrent inbox POSTs share one INSERT … ON CONFLICT DO NOTHING transaction ("group
-    commit"): a commit costs the same for one row or a hundred, and on SQLite writes are serial
-    anyway.  A request waits for the batch it joined; nothing is delayed when the inbox is idle.
-    ``insert`` answers False for an activity id that was already stored (a replay)."""
-
-    def __init__(self, engine, max_batch: int = 200):
-        self.engine, self.max_batch = engine, max_batch
-        self._pending: list[tuple[dict, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
-
-    async def insert(self, row: dict) -> bool:
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((row, future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
-                try:
-                    inserted = await self._write([row for row, _ in batch])
-                except Exception:
-                    if len(batch) == 1:
-                        raise
-                    # One bad row must not fail its neighbours: retry them one by one.
-                    self._pending[:0] = [(row, f) for row, f in batch]
-                    await self._one_by_one()
-                    continue
-                claimed = set()
-                for row, future in batch:  # the same id twice in one batch: the first one wins
-                    won = row["activity_id"] in inserted and row["activity_id"] not in claimed
-                    claimed.add(row["activity_id"])
-                    if not future.done():
-                        future.set_result(won)
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-        finally:
-            self._flusher = None
-            if self._pending:  # arrived while the last batch failed
-                self._flusher = asyncio.create_task(self._flush())
-
-    async def _one_by_one(self) -> None:
-        batch, self._pending = self._pending, []
-        for row, future in batch:
-            try:
-                result = row["activity_id"] in await self._write([row])
-            except Exception as exc:
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-    async def _write(self, rows: list[dict]) -> set[str]:
-        from node.activitypub.remote_actors import insert_ignoring_conflicts
-
-        unique = list({row["activity_id"]: row for row in reversed(rows)}.values())
-        stmt = (insert_ignoring_conflicts(self.engine, InboxActivity.__table__)
-                .on_conflict_do_nothing(index_elements=["activity_id"])
-                .returning(InboxActivity.activity_id))
-        async with self.engine.begin() as conn:
-            return set((await conn.execute(stmt, unique)).scalars())
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes | None:
@@ -223,6 +158,7 @@ def _answer(status: int, payload: dict) -> web.Response:
     return response
 
 
+@server_to_server
 @csrf_exempt
 async def inbox_post(request: web.Request) -> web.Response:
     pipeline = inbox_pipeline(request.app)
@@ -249,17 +185,18 @@ ALIVE_CHECK_SECONDS = 60.0
 async def _host_is_alive(app: web.Application, activity_id: str) -> None:
     """A host that talks to us is up: resume deliveries we had paused or given up on. Checked
     at most once a minute per host, so that a busy inbox does not pay a query per activity."""
+    # Throttled on the id's own spelling of its host: parsing every id would cost more.
+    netloc = activity_id.partition("://")[2].partition("/")[0]
+    checked = app[_STATE].setdefault("alive_checked", {})
+    now = time.monotonic()
+    if now - checked.get(netloc, -ALIVE_CHECK_SECONDS) < ALIVE_CHECK_SECONDS:
+        return
+    checked[netloc] = now
     from node.activitypub.delivery import mark_host_alive
     from node.activitypub.outbox import host_of
 
-    host = host_of(activity_id)
-    checked = app[_STATE].setdefault("alive_checked", {})
-    now = time.monotonic()
-    if now - checked.get(host, -ALIVE_CHECK_SECONDS) < ALIVE_CHECK_SECONDS:
-        return
-    checked[host] = now
     async with app[DB].begin() as db:
-        await mark_host_alive(db, host)
+        await mark_host_alive(db, host_of(activity_id))
 
 
 def setup_routes(app: web.Application) -> None:
@@ -272,6 +209,8 @@ def setup_routes(app: web.Application) -> None:
     async def close(app: web.Application) -> None:
         if "actors" in app[_STATE]:
             await app[_STATE]["actors"].close()
+        if "group" in app[_STATE]:
+            await app[_STATE]["group"].close()
 
     app.on_cleanup.append(close)
     app.router.add_post("/inbox", inbox_post, name="shared_inbox")

@@ -6,14 +6,13 @@ from aiohttp import web
 from sqlalchemy import select
 
 from node.admin.forms import add_form, done_message, flat, form_values, int_param, redirect, translate_errors, translated
-from node.admin.spaces import load_space
+from node.admin.spaces import load_space, render_overview
 from node.appkeys import DB, GETTEXT
 from node.components.registry import kinds
 from node.config import LOCALES
 from node.spaces.models import Component
 from node.spaces.service import (SpaceError, add_component, component_name_errors, delete_component, move_component,
-                                 set_component_published, space_components, space_phases,
-                                 update_component)
+                                 set_component_published, update_component)
 from node.web.context import require_admin
 from node.web.errors import user_error
 from node.web.render import render
@@ -48,13 +47,7 @@ async def component_add(request: web.Request) -> web.Response:
             space = await load_space(request, db)
             component = await add_component(db, space, kind_name, {"name": name, "published": False})
     except SpaceError as exc:
-        async with request.app[DB]() as db:
-            space = await load_space(request, db)
-            phases = await space_phases(db, space.id)
-            components = await space_components(db, space.id)
-        return render(request, "admin/space.html", {
-            "space": space, "phases": phases, "components": components, "kinds": kinds(),
-            "done": None, "errors": translate_errors(request, exc.errors)}, status=422)
+        return await render_overview(request, translate_errors(request, exc.errors))
     raise redirect(request, "admin_component", "created", space_id=space.id, component_id=component.id)
 
 

@@ -18,6 +18,8 @@ DONE_MESSAGES = {
     "activated": N_("This phase is now the active one."),
     "moved": N_("The order was changed."),
     "role": N_("The role was changed."),
+    "role_granted": N_("The member now has this role in this space."),
+    "role_removed": N_("The role was removed."),
 }
 
 

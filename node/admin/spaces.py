@@ -8,7 +8,7 @@ from node.appkeys import DB, NODE_INFO
 from node.components.registry import kinds
 from node.spaces.models import Space
 from node.spaces.service import (SpaceError, create_space, list_spaces, set_published, space_components,
-                                 space_phases, update_space)
+                                 space_phases, space_roles, update_space)
 from node.web.context import require_admin
 from node.web.errors import user_error
 from node.web.render import render
@@ -86,16 +86,24 @@ async def space_edit(request: web.Request) -> web.Response:
                   status=422 if errors else 200)
 
 
-async def space_overview(request: web.Request) -> web.Response:
-    require_admin(request)
+async def render_overview(request: web.Request, errors: dict | None = None, values: dict | None = None,
+                          status: int = 422) -> web.Response:
+    """The space's admin page; with `errors` (already translated), the answer to a refused form
+    on it, showing what was typed in `values`."""
     async with request.app[DB]() as db:
         space = await load_space(request, db)
         phases = await space_phases(db, space.id)
         components = await space_components(db, space.id)
+        roles = await space_roles(db, space.id)
     return render(request, "admin/space.html", {
-        "space": space, "phases": phases, "components": components, "kinds": kinds(),
-        "done": done_message(request), "errors": {},
-    })
+        "space": space, "phases": phases, "components": components, "roles": roles, "kinds": kinds(),
+        "done": None if errors else done_message(request), "errors": errors or {}, "values": values or {},
+    }, status=status if errors else 200)
+
+
+async def space_overview(request: web.Request) -> web.Response:
+    require_admin(request)
+    return await render_overview(request)
 
 
 async def space_publish(request: web.Request) -> web.Response:

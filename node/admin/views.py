@@ -6,7 +6,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from node.accounts.models import User
-from node.admin import components, instances, node, phases, spaces, users
+from node.admin import components, instances, node, phases, space_roles, spaces, users
 from node.admin.forms import done_message
 from node.appkeys import DB
 from node.spaces.models import Component, Phase, Space
@@ -36,5 +36,5 @@ async def dashboard(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin", dashboard, name="admin_home")
-    for part in (node, spaces, phases, components, users, instances):
+    for part in (node, spaces, phases, components, space_roles, users, instances):
         part.setup_routes(app)

@@ -38,6 +38,9 @@ class ComponentKind:
     setup_api: Callable | None = None
     # `() -> (paths, schemas)`: the kind's part of the OpenAPI document at /api/openapi.json.
     openapi: Callable | None = None
+    # Module that registers the kind's federation mapping (node.activitypub.publisher
+    # register_publisher / node.activitypub.follows register_snapshot); imported at start-up.
+    publish_module: str | None = None
 
 
 def kinds() -> dict[str, ComponentKind]:
@@ -46,6 +49,12 @@ def kinds() -> dict[str, ComponentKind]:
         kind = importlib.import_module(f"node.components.{name}").KIND
         found[kind.name] = kind
     return found
+
+
+def import_publish_modules() -> None:
+    for kind in kinds().values():
+        if kind.publish_module:
+            importlib.import_module(kind.publish_module)
 
 
 def import_component_models() -> None:

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.db.base import Base, Translated, UTCDateTime, utcnow
 
 SPACE_KINDS = ("process", "assembly")
 FEDERATION_POLICIES = ("local", "partners", "open")
+# Roles an administrator grants to a user in one space (Decidim's "valuators" are evaluators);
+# later: moderator of a space, collaborator.
+SPACE_ROLES = ("evaluator",)
 
 
 class Space(Base):
@@ -69,3 +72,17 @@ class Component(Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
 
     space: Mapped[Space] = relationship(back_populates="components")
+
+
+class SpaceRole(Base):
+    """A role held by a user in one space only, on top of their node-wide role."""
+
+    __tablename__ = "space_roles"
+    # Also the index of "who holds a role in this space" (its first column).
+    __table_args__ = (UniqueConstraint("space_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

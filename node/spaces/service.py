@@ -13,7 +13,7 @@ from node.components.registry import kinds
 from node.config import LOCALES
 from node.i18n import N_
 from node.accounts.models import User
-from node.spaces.models import FEDERATION_POLICIES, SPACE_KINDS, Component, Phase, Space
+from node.spaces.models import FEDERATION_POLICIES, SPACE_KINDS, SPACE_ROLES, Component, Phase, Space, SpaceRole
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{3,64}$")
 # Words that name (or will name) pages of their own next to /spaces/<slug>.
@@ -318,4 +318,45 @@ async def delete_component(db, component: Component) -> None:
     await db.flush()
     for position, other in enumerate(await space_components(db, space_id)):
         other.position = position
+    await db.flush()
+
+
+# --- space roles --------------------------------------------------------------------------
+
+async def space_roles(db, space_id: int) -> list[tuple[SpaceRole, User]]:
+    rows = await db.execute(select(SpaceRole, User).join(User, User.id == SpaceRole.user_id)
+                            .where(SpaceRole.space_id == space_id).order_by(SpaceRole.role, User.username))
+    return [(role, user) for role, user in rows.all()]
+
+
+async def grant_space_role(db, space: Space, username: str, role: str) -> SpaceRole:
+    """Give the user named `username` a role in this space; SpaceError keyed "username"/"role"."""
+    if role not in SPACE_ROLES:
+        raise SpaceError({"role": N_("Choose one of the roles offered.")})
+    username = str(username or "").strip().lstrip("@").lower()
+    if not username:
+        raise SpaceError({"username": N_("Enter the username of a member of this node.")})
+    user = await db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise SpaceError({"username": N_("No member of this node has this username.")})
+    taken = N_("This member already has this role in this space.")
+    if await db.scalar(select(SpaceRole.id).where(SpaceRole.space_id == space.id, SpaceRole.user_id == user.id,
+                                                  SpaceRole.role == role)):
+        raise SpaceError({"username": taken})
+    granted = SpaceRole(space_id=space.id, user_id=user.id, role=role)
+    db.add(granted)
+    try:
+        await db.flush()
+    except IntegrityError:
+        # Two administrators granted the same role at once; the constraint decided.
+        raise SpaceError({"username": taken}) from None
+    return granted
+
+
+async def revoke_space_role(db, space: Space, role_id: int) -> None:
+    """Remove a role of this space (a role of another space is "not found": nothing changes)."""
+    role = await db.scalar(select(SpaceRole).where(SpaceRole.id == role_id, SpaceRole.space_id == space.id))
+    if role is None:
+        raise SpaceError({"role": N_("This role was already removed.")})
+    await db.delete(role)
     await db.flush()

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from node.activitypub.actors import space_actor
 from node.activitypub.negotiation import wants_activity_json
-from node.appkeys import DB, USER
+from node.appkeys import DB, SETTINGS, USER
 from node.components.registry import kinds
 from node.spaces.models import SPACE_KINDS, Component, Space
 from node.spaces.service import get_space, list_spaces, space_components, space_phases
@@ -43,8 +43,10 @@ async def space_page(request: web.Request) -> web.Response:
         phases = await space_phases(db, space.id)
         components = [c for c in await space_components(db, space.id)
                       if c.kind in kinds() and (c.published or _is_admin(request))]
+    host = request.app[SETTINGS].base_url.split("://", 1)[-1]
     return render(request, "spaces/show.html",
-                  {"space": space, "phases": phases, "components": components})
+                  {"space": space, "phases": phases, "components": components,
+                   "follow_handle": f"{space.slug}@{host}"})
 
 
 async def component_page(request: web.Request) -> web.StreamResponse:

@@ -8,7 +8,7 @@ from node.accounts.models import User
 from node.appkeys import CATALOGS, DB, GETTEXT, LOCALE, NGETTEXT, NODE_INFO, SETTINGS, USER
 from node.i18n import negotiate
 from node.site import refresh_node_info
-from node.web.sessions import COOKIE_NAME
+from node.web.sessions import COOKIE_NAME, SESSION_USER
 
 LANG_COOKIE = "civicnode_lang"
 
@@ -21,15 +21,30 @@ async def current_user(request: web.Request) -> User | None:
     user_id = session.get("user_id")
     if user_id is None:
         return None
-    async with request.app[DB]() as db:
-        user = await db.get(User, user_id)
+    user = request.get(SESSION_USER)
+    if user is None or user.id != user_id:  # loaded with the session, else (a new login) read now
+        async with request.app[DB]() as db:
+            user = await db.get(User, user_id)
     if user is None:
         session.invalidate()
     return user
 
 
+_NO_VISITOR_ATTR = "__no_visitor__"
+
+
+def server_to_server(handler):
+    """For endpoints only other servers call (signed inboxes): there is no visitor to load and
+    no language to negotiate, and a busy inbox should not pay for either on every POST."""
+    setattr(handler, _NO_VISITOR_ATTR, True)
+    return handler
+
+
 @web.middleware
 async def context_middleware(request: web.Request, handler):
+    if getattr(request.match_info.handler, _NO_VISITOR_ATTR, False):
+        request[USER] = None
+        return await handler(request)
     await refresh_node_info(request.app)
     user = await current_user(request)
     request[USER] = user

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mimetypes
+from functools import lru_cache
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -36,11 +37,23 @@ def base_context(request: web.Request) -> dict:
         "version": __version__,
         "csrf_token": request.get(CSRF_TOKEN, ""),
         "t": lambda field: pick(field, locale, default),
-        "format_date": lambda value, fmt="medium": format_date(value, fmt, locale=locale) if value else "",
-        "format_datetime": lambda value, fmt="medium": format_datetime(value, fmt, locale=locale) if value else "",
+        "format_date": lambda value, fmt="medium": _date(value, fmt, locale) if value else "",
+        "format_datetime": lambda value, fmt="medium": _datetime(value, fmt, locale) if value else "",
         "url": lambda name, query=None, **parts: str(
             request.app.router[name].url_for(**{k: str(v) for k, v in parts.items()}).with_query(query)),
     }
+
+
+# Babel's formatting costs as much as the rest of a list row; the same dates are shown again and
+# again (a list page has 20), and a formatted date never changes.
+@lru_cache(maxsize=4096)
+def _date(value, fmt: str, locale: str) -> str:
+    return format_date(value, fmt, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _datetime(value, fmt: str, locale: str) -> str:
+    return format_datetime(value, fmt, locale=locale)
 
 
 def setup_templates(app: web.Application, settings: Settings) -> jinja2.Environment:

@@ -14,10 +14,12 @@ from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 from sqlalchemy import delete, select
 
-from node.accounts.models import WebSession
+from node.accounts.models import User, WebSession
 from node.db.base import utcnow
 
 COOKIE_NAME = "civicnode_session"
+# The session's user, read in the same query as the session (node.web.context uses it).
+SESSION_USER = web.RequestKey("session_user", object)
 
 
 def key_digest(key: str) -> str:
@@ -35,9 +37,11 @@ class DatabaseStorage(AbstractStorage):
         if not key or len(key) > 128:
             return Session(None, data=None, new=True, max_age=self.max_age)
         async with self._db() as db:
-            row = await db.scalar(select(WebSession).where(WebSession.key == key_digest(key)))
-        if row is None or row.expires_at <= utcnow():
+            found = (await db.execute(select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
+                                      .where(WebSession.key == key_digest(key)))).first()
+        if found is None or found[0].expires_at <= utcnow():
             return Session(None, data=None, new=True, max_age=self.max_age)
+        row, request[SESSION_USER] = found
         return Session(key, data=row.data, new=False, max_age=self.max_age)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse,

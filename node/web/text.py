@@ -3,6 +3,8 @@ then nh3 as a second line of defence. Everything user-written is shown through `
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -42,6 +44,13 @@ def render_text(text: str | None, *, user_content: bool = True) -> Markup:
     links gain nothing from being posted here."""
     if not text:
         return Markup("")
+    return _render(text, user_content)
+
+
+# A page shows the same texts to every reader, and rendering is pure: keep the HTML of recent
+# texts, keyed by the text itself (an edit is a new key, never stale HTML).
+@lru_cache(maxsize=512)
+def _render(text: str, user_content: bool) -> Markup:
     html = _PARSER.render(text)
     rel = "nofollow ugc noopener" if user_content else "noopener"
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,

@@ -7,6 +7,8 @@ N Create activities with distinct ids, warms the node's actor cache with one act
 then POSTs the N from CONCURRENCY keep-alive connections. Stored rows are counted in the node's
 database afterwards. The bare rate is `verify_request` (draft-cavage, cached public key) over the
 same N requests, one after another. Goal: stored/s >= 0.5 x bare verifications/s.
+Also reported, since a shared machine makes rates noisy: the node's CPU time per activity
+(all its threads, from /proc), next to the CPU time of one bare verification.
 
     CIVICNODE_BENCH_ACTIVITIES=N (default 2000), CIVICNODE_BENCH_ACTORS=A (default 4),
     CIVICNODE_BENCH_CONCURRENCY=C (default 16)
@@ -103,6 +105,15 @@ def bare_verify_rate(requests: list[tuple[dict, bytes]], keys: list[NodeKeys], r
     return len(requests) / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(data: Path) -> dict:
     keys = [NodeKeys.generate() for _ in range(ACTORS)]
     runner, remote = await serve_actors(keys)
@@ -114,7 +125,9 @@ async def run(data: Path) -> dict:
         if set(warm_codes) - {"202 accepted", "202 ignored"}:
             raise RuntimeError(f"warm-up activities were refused: {warm_codes}")
         requests = await asyncio.to_thread(signed_creates, remote, inbox, keys, ACTIVITIES)
+        cpu_before = cpu_seconds(node.pid)
         elapsed, codes = await post_all(inbox, requests)
+        cpu_after = cpu_seconds(node.pid)
         bare = bare_verify_rate(requests, keys, remote)
         if set(codes) - {"202 accepted", "202 ignored"}:  # say why on stderr; the figure stands
             errors = [line for line in node.output if "ERROR" in line or "Error" in line]
@@ -125,10 +138,13 @@ async def run(data: Path) -> dict:
     with sqlite3.connect(data / "civicnode.db") as db:
         rows = db.execute("SELECT count(*) FROM inbox_activities").fetchone()[0] - len(warmup)
     stored = rows / elapsed
+    node_cpu = {} if cpu_before is None else {
+        "node_cpu_ms_per_activity": round((cpu_after - cpu_before) * 1000 / ACTIVITIES, 3),
+        "bare_verify_ms": round(1000 / bare, 3)}
     return {"benchmark": "inbox_throughput", "stored_per_s": round(stored, 1), "bare_verify_per_s": round(bare, 1),
             "ratio": round(stored / bare, 3), "goal_ratio": GOAL_RATIO, "ok": stored / bare >= GOAL_RATIO,
             "activities": ACTIVITIES, "stored": rows, "answers": codes, "actors": ACTORS,
-            "concurrency": CONCURRENCY, "seconds": round(elapsed, 2),
+            "concurrency": CONCURRENCY, "seconds": round(elapsed, 2), **node_cpu,
             "command": "civicnode serve (sqlite, one process)"}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -68,10 +70,36 @@ async def fetch(session: aiohttp.ClientSession, url: str, size: int) -> float:
     return elapsed
 
 
-async def measure(url: str, size: int) -> dict:
+async def log_in(session: aiohttp.ClientSession, base_url: str, login: tuple[str, str]) -> None:
+    """Log in through the login form, as a browser would (the session cookie stays in the jar)."""
+    async with session.get(base_url + "/login") as response:
+        token = re.search(r'name="_csrf" value="([^"]+)"', await response.text()).group(1)
+    username, password = login
+    async with session.post(base_url + "/login", data={"username": username, "password": password,
+                                                      "_csrf": token}) as response:
+        await response.read()
+    if not any(cookie.key == "civicnode_session" for cookie in session.cookie_jar):
+        raise RuntimeError(f"logging in as {username} failed ({response.status})")
+
+
+async def page_body(url: str, login: tuple[str, str] | None = None) -> bytes:
+    """The page as this visitor (anonymous, or logged in as `login`) gets it."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        if login:
+            await log_in(session, str(URL(url).origin()), login)
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise RuntimeError(f"{url} answered {response.status}")
+            return await response.read()
+
+
+async def measure(url: str, size: int, login: tuple[str, str] | None = None) -> dict:
+    """Latencies of GET url, anonymous or logged in as login = (username, password)."""
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector,
                                      cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        if login:
+            await log_in(session, str(URL(url).origin()), login)
         for _ in range(WARMUP):
             await fetch(session, url, size)
         sequential = [await fetch(session, url, size) for _ in range(REQUESTS)]

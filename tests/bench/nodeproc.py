@@ -1,7 +1,8 @@
 """Start and stop `civicnode` in a subprocess (shared by the benchmarks and the browser tests).
 
 The node always binds 127.0.0.1 on a port the OS picks (--port 0); we learn the address from the
-line the command prints once it is listening, then check that /healthz answers. Nothing here
+line the command prints once it is listening, then check that /healthz answers. `civicnode demo`
+runs three nodes (city, town, collective) and prints a block for each, the city first. Nothing here
 sleeps to synchronise: every wait is on a line printed, a URL answering or a process exiting,
 each bounded by a deadline.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE_RE = re.compile(r"is serving at (http://\S+)")
-DEMO_RE = re.compile(r"^civicnode demo: .* at (http://\S+?)/?\s*$")
+DEMO_RE = re.compile(r"^civicnode demo: (.*) at (http://\S+?)/?\s*$")
 LOGIN_RE = re.compile(r"^\s+(\S.*?)\s+(\S+)\s+password: (\S+)\s*$")
 DEMO_END = "Stop with Ctrl-C"
 
@@ -40,13 +42,24 @@ class NodeFailed(RuntimeError):
 
 
 @dataclass
+class DemoSite:
+    """One node of `civicnode demo`, as printed: its name, address and logins."""
+
+    name: str
+    url: str
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass
 class NodeProcess:
     """A running `civicnode serve` or `civicnode demo` subprocess."""
 
     process: subprocess.Popen
     url: str = ""
-    # (role, username, password) as printed by `civicnode demo`.
+    # (role, username, password) as printed by `civicnode demo` for its first node, the city.
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    # Every node `civicnode demo` printed, the city first (url and logins above are its).
+    sites: list[DemoSite] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     _lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
 
@@ -79,21 +92,22 @@ class NodeProcess:
         tail = "\n".join(self.output[-40:])
         return f"{what}; it printed:\n{tail}"
 
-    def wait_healthy(self, deadline: float) -> None:
+    def wait_healthy(self, deadline: float, url: str | None = None) -> None:
         """Wait until GET /healthz answers 200 (the node is listening and its database works)."""
+        url = url or self.url
         last = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise NodeFailed(self._failure(f"the node exited with status {self.process.returncode}"))
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError) as exc:
                 last = exc
             # Poll again right away: a refused connection returns at once, an answer ends the wait.
             time.sleep(0.05)
-        raise NodeFailed(self._failure(f"/healthz did not answer in time ({last})"))
+        raise NodeFailed(self._failure(f"{url}/healthz did not answer in time ({last})"))
 
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM (the node shuts down cleanly), then SIGKILL if it does not exit in time."""
@@ -126,24 +140,27 @@ def _spawn(args: list[str], env: dict | None) -> NodeProcess:
     return node
 
 
-def start_demo(data: Path, *, timeout: float = 120, env: dict | None = None) -> NodeProcess:
-    """`civicnode demo --data DATA --port 0`: seeds on first run, then serves. Returns once healthy."""
-    node = _spawn(["demo", "--data", str(data), "--host", "127.0.0.1", "--port", "0"], env)
+def start_demo(data: Path, *, timeout: float = 120, env: dict | None = None, port: int = 0) -> NodeProcess:
+    """`civicnode demo --data DATA --port 0`: seeds its three nodes on first run, then serves them.
+    Returns once every node is healthy; `url` and `logins` are the city's, `sites` all three."""
+    node = _spawn(["demo", "--data", str(data), "--host", "127.0.0.1", "--port", str(port)], env)
     deadline = time.monotonic() + timeout
     try:
         while True:
             line = node.next_line(deadline)
             match = DEMO_RE.match(line)
             if match:
-                node.url = match.group(1).rstrip("/")
+                node.sites.append(DemoSite(match.group(1), match.group(2).rstrip("/")))
                 continue
             login = LOGIN_RE.match(line)
-            if node.url and login:
-                node.logins.append((login.group(1), login.group(2), login.group(3)))
+            if node.sites and login:
+                node.sites[-1].logins.append((login.group(1), login.group(2), login.group(3)))
                 continue
-            if node.url and line.startswith(DEMO_END):
+            if node.sites and line.startswith(DEMO_END):
                 break
-        node.wait_healthy(deadline)
+        node.url, node.logins = node.sites[0].url, node.sites[0].logins
+        for site in node.sites:
+            node.wait_healthy(deadline, site.url)
     except BaseException:
         node.stop()
         raise
@@ -168,11 +185,16 @@ def start_serve(data: Path, *, timeout: float = 60, env: dict | None = None) -> 
 
 
 def seed_demo_data(data: Path, timeout: float = 120) -> None:
-    """Create a demo data dir the way `civicnode demo` does (run it once, stop it)."""
-    node = start_demo(data, timeout=timeout)
+    """Make DATA (not existing yet) a one-node data dir holding the demo's city, seeded the way
+    `civicnode demo` does: run it once in a scratch directory, stop it, keep its city/. Seeded with
+    --port 0, the city keeps no address, so `civicnode serve --data DATA` serves it on any port."""
+    scratch = data.with_name(data.name + ".demo")
+    node = start_demo(scratch, timeout=timeout)
     code = node.stop()
     if code not in (0, -signal.SIGTERM):
         raise NodeFailed(node._failure(f"civicnode demo exited with status {code} when stopped"))
+    (scratch / "city").rename(data)
+    shutil.rmtree(scratch)
 
 
 def space_paths(home_html: str) -> list[str]:

@@ -10,32 +10,20 @@ space Group's Announce of such an activity to its followers (Lemmy communities /
 """
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
 from typing import Any
 
 from federation.vocab import AS_PUBLIC, default_context
 
-__all__ = ["EXTRA_TERMS", "announce", "comment_id", "comment_to_note", "document_context", "followers_of",
+__all__ = ["announce", "comment_id", "comment_to_note", "document_context", "followers_of",
            "group_id", "iso", "tombstone", "user_id", "wrap"]
-
-# civicnode terms used by the component mappings that federation.vocab's context does not define
-# (yet); added to the inline context of each document so that JSON-LD processors expand them.
-EXTRA_TERMS: dict[str, Any] = {
-    "category": "cn:category",
-    "conclusion": "cn:conclusion",
-}
 
 ACTIVITY_TYPES = ("Create", "Update", "Delete")
 
 
 def document_context() -> list[Any]:
-    """``default_context()`` with the component terms added to its civicnode part."""
-    context = default_context()
-    for entry in context:
-        if isinstance(entry, dict):
-            entry.update(copy.deepcopy(EXTRA_TERMS))
-    return context
+    """The @context of the documents components publish (the civicnode terms inlined)."""
+    return default_context()
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -101,6 +101,8 @@ async def edit_comment(db, target: CommentTarget, comment: Comment, user, body) 
         comment.body = body
         comment.edited_at = utcnow()
         await db.flush()
+        await record_event(db, "comment.edited", subject_type="comment", subject_id=comment.id,
+                           actor_id=user.id, space_id=comment.space_id)
     return comment
 
 

@@ -1,11 +1,11 @@
-"""Reading a whole thread: two queries (the comments with their authors, the viewer's votes),
+"""Reading a whole thread: one query (the comments with their authors and the viewer's votes),
 the tree built and sorted in Python, so a page costs the same with 3 or 300 comments."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from node.accounts.models import User
 from babel.dates import format_datetime
@@ -61,21 +61,15 @@ def _sort(nodes: list[CommentNode], order: str) -> None:
 async def load_thread(db, commentable_type: str, commentable_id: int, order: str = DEFAULT_ORDER,
                       viewer=None) -> list[CommentNode]:
     """The root comments of a commentable, each with its replies, in `order` at every level."""
-    rows = (await db.execute(
-        select(Comment, User.nickname, User.username)
-        .outerjoin(User, User.id == Comment.author_id)
-        .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id)
-    )).all()
-    votes: dict[int, int] = {}
-    if viewer is not None and rows:
-        votes = dict((await db.execute(
-            select(CommentVote.comment_id, CommentVote.value)
-            .join(Comment, Comment.id == CommentVote.comment_id)
-            .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id,
-                   CommentVote.user_id == viewer.id))).all())
-    nodes = {comment.id: CommentNode(comment, nickname, username, votes.get(comment.id, 0),
-                                     can_edit=can_edit(viewer, comment), can_delete=can_delete(viewer, comment))
-             for comment, nickname, username in rows}
+    query = (select(Comment, User.nickname, User.username)
+             .outerjoin(User, User.id == Comment.author_id)
+             .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id))
+    if viewer is not None:  # the viewer's own votes, in the same round trip
+        query = query.add_columns(CommentVote.value).outerjoin(
+            CommentVote, and_(CommentVote.comment_id == Comment.id, CommentVote.user_id == viewer.id))
+    nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[3] or 0) if viewer is not None else 0,
+                                    can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
+             for row in (await db.execute(query)).all()}
     roots: list[CommentNode] = []
     for node in nodes.values():
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None

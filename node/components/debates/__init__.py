@@ -15,6 +15,7 @@ KIND = ComponentKind(
     setup_routes=setup_routes,
     default_settings=dict(DEFAULT_SETTINGS),
     models_module="node.components.debates.models",
+    publish_module="node.components.debates.publish",
     view=view,
     admin_template="components/debates/admin_settings.html",
     parse_settings=parse_settings,

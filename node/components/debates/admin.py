@@ -1,5 +1,6 @@
-"""Organisers' actions on a debate: edit it, close it with a conclusion (or correct the
-conclusion later). Administrators only; the pages sit next to the debate's public page."""
+"""Managing a debate: edit it, close it with a conclusion (or correct the conclusion later).
+Administrators manage every debate; when the component lets residents open debates, a debate's
+author closes it and edits it while nobody has commented. The pages sit next to the debate's."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -7,9 +8,11 @@ from aiohttp import web
 from node.admin.forms import flat, form_values, translate_errors, translated
 from node.appkeys import DB, LOCALE, NODE_INFO
 from node.components.debates.models import Debate
-from node.components.debates.service import DebateError, close_debate, update_debate
+from node.components.debates.service import DebateError, close_debate, close_refusal, edit_refusal, update_debate
 from node.components.debates.views import load_debate
-from node.web.context import require_admin
+from node.config import LOCALES
+from node.web.context import require_user
+from node.web.errors import user_error
 from node.web.render import render
 
 
@@ -28,10 +31,21 @@ def _language(request: web.Request, debate: Debate) -> str:
     return next(iter(debate.title), request[LOCALE])
 
 
+def _check(refusal: str | None) -> None:
+    if refusal:
+        raise user_error(403, refusal)
+
+
+async def _locked(db, debate_id: int) -> Debate:
+    # The row lock makes a comment posted meanwhile wait, so the "no comments yet" rule holds.
+    return await db.get(Debate, debate_id, with_for_update=True)
+
+
 async def edit(request: web.Request) -> web.Response:
-    require_admin(request)
+    user = require_user(request)
     async with request.app[DB]() as db:
         space, component, debate = await load_debate(request, db)
+    _check(edit_refusal(user, debate, component))
     language = _language(request, debate)
     values = {**flat(debate.title, "title"), **flat(debate.description, "description"),
               **flat(debate.instructions, "instructions"),
@@ -43,7 +57,9 @@ async def edit(request: web.Request) -> web.Response:
         fields.update(start_at=form.get("start_at"), end_at=form.get("end_at"))
         try:
             async with request.app[DB].begin() as db:
-                await update_debate(db, await db.get(Debate, debate.id), fields, language=language)
+                fresh = await _locked(db, debate.id)
+                _check(edit_refusal(user, fresh, component))
+                await update_debate(db, fresh, fields, language=language, actor_id=user.id)
             raise web.HTTPSeeOther(_debate_url(request, space, component, debate))
         except DebateError as exc:
             values, errors = form_values(form), translate_errors(request, exc.errors)
@@ -53,23 +69,27 @@ async def edit(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    user = require_admin(request)
+    user = require_user(request)
     async with request.app[DB]() as db:
         space, component, debate = await load_debate(request, db)
+    _check(close_refusal(user, debate, component))
     language = _language(request, debate)
     values, errors = flat(debate.conclusion, "conclusion"), {}
     if request.method == "POST":
         form = await request.post()
         try:
             async with request.app[DB].begin() as db:
-                await close_debate(db, await db.get(Debate, debate.id), translated(form, "conclusion"),
-                                   actor_id=user.id, language=language)
+                fresh = await _locked(db, debate.id)
+                _check(close_refusal(user, fresh, component))
+                await close_debate(db, fresh, translated(form, "conclusion"), actor_id=user.id, language=language)
             raise web.HTTPSeeOther(_debate_url(request, space, component, debate) + "#conclusion")
         except DebateError as exc:
             values, errors = form_values(form), translate_errors(request, exc.errors)
+    # Organisers conclude in every language; an author in the language they opened the debate in.
+    languages = list(LOCALES) if user.is_admin else [language]
     return render(request, "components/debates/close.html", {
         "space": space, "component": component, "debate": debate, "language": language,
-        "values": values, "errors": errors}, status=422 if errors else 200)
+        "languages": languages, "values": values, "errors": errors}, status=422 if errors else 200)
 
 
 def setup_routes(app: web.Application, debate_path: str) -> None:

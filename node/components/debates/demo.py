@@ -1,7 +1,9 @@
-"""Demo debates for `civicnode demo`: one open debate with a lively thread, one closed with its
-conclusion. Called at the end of node.demo.seed_demo, inside its transaction."""
+"""Demo debates for `civicnode demo`: the city has one open debate with a lively thread and one
+closed with its conclusion; the town and the collective one open debate each. Called by
+node.demo's seeders, inside their transaction."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -78,7 +80,93 @@ MARKET_THREAD = [
 ]
 
 
-async def _thread(db, debate, component, space, people: dict, thread: list) -> None:
+
+
+@dataclass(frozen=True)
+class DemoDebate:
+    values: dict  # title, description, instructions (per language)
+    thread: list  # (key, author, parent key, hours ago, text)
+    days_ago: int
+    votes: list = field(default_factory=list)  # (comment key, voter, +1/-1): "best rated" differs from "older"
+    conclusion: dict | None = None  # closed (two days ago) with this conclusion
+
+
+@dataclass(frozen=True)
+class DebateSet:
+    debates: list
+    staff: str  # the administrator who closes debates
+    language: str  # the node's default language, in which organisers write
+
+
+CITY_DEBATES = DebateSet(staff="admin", language="fr", debates=[
+    DemoDebate(CYCLING, CYCLING_THREAD, days_ago=3,
+               votes=[("e", "amelie", 1), ("e", "moderation", 1), ("b", "amelie", 1), ("a", "jordi", 1),
+                      ("f", "jordi", -1)]),
+    DemoDebate(MARKET, MARKET_THREAD, days_ago=20, votes=[("b", "amelie", 1), ("a", "jordi", 1)],
+               conclusion=MARKET_CONCLUSION),
+])
+
+SHUTTLE = {
+    "title": {"ca": "Com arribem al passeig a l'estiu?", "fr": "Comment venir sur la promenade l'été ?",
+              "es": "¿Cómo llegamos al paseo en verano?", "en": "How do we get to the seafront in summer?"},
+    "description": {
+        "ca": "A l'agost, el port i el passeig s'omplen de cotxes. L'Ajuntament vol saber com hi veniu "
+              "i què us faria deixar el cotxe: llançadora, aparcament a l'entrada del poble, carril bici.",
+        "fr": "En août, le port et la promenade se remplissent de voitures. La mairie veut savoir comment "
+              "vous venez et ce qui vous ferait laisser la voiture : navette, parking à l'entrée du village, "
+              "piste cyclable.",
+        "es": "En agosto, el puerto y el paseo se llenan de coches. El Ayuntamiento quiere saber cómo venís "
+              "y qué os haría dejar el coche.",
+        "en": "In August the harbour and the seafront fill with cars. The town hall wants to know how you "
+              "get there and what would make you leave the car behind.",
+    },
+    "instructions": {"ca": "Parleu en la llengua que vulgueu: català, francès o castellà.",
+                     "fr": "Écrivez dans la langue de votre choix : catalan, français ou espagnol."},
+}
+SHUTTLE_THREAD = [
+    ("a", "nuria", None, 50, "Visc a dalt del poble: baixo a peu, però pujar amb la calor és impossible "
+                             "per a la gent gran. Una llançadora m'aniria molt bé."),
+    ("b", "mathieu", "a", 44, "Pareil pour nous depuis Cerbère : on viendrait en train si une navette "
+                              "attendait à la gare."),
+    ("c", "ajuntament", "b", 30, "Gràcies. La Regió ens presta un minibus elèctric a l'agost; en "
+                                 "publicarem els horaris aquí."),
+    ("d", "mathieu", None, 20, "Et un parking vélo surveillé près du port ? Beaucoup de vélos ont été "
+                               "volés l'été dernier."),
+]
+
+TOWN_DEBATES = DebateSet(staff="ajuntament", language="ca", debates=[
+    DemoDebate(SHUTTLE, SHUTTLE_THREAD, days_ago=4, votes=[("a", "mathieu", 1), ("d", "nuria", 1)]),
+])
+
+GATHERING = {
+    "title": {"fr": "Quelle action pour la fête du vélo en juin ?", "en": "What should we do for Bike Day in June?",
+              "es": "¿Qué acción para la fiesta de la bici en junio?",
+              "ca": "Quina acció per a la festa de la bicicleta al juny?"},
+    "description": {
+        "fr": "Chaque année le collectif organise une action pour la fête du vélo. Balade, atelier géant "
+              "ou piste cyclable éphémère : proposez et discutez avant l'assemblée de mai.",
+        "en": "Every year the collective organises something for Bike Day. A ride, a giant repair workshop "
+              "or a pop-up cycle lane: suggest and discuss before the May assembly.",
+        "es": "Cada año el colectivo organiza una acción para la fiesta de la bici. Proponed y debatid antes "
+              "de la asamblea de mayo.",
+        "ca": "Cada any el col·lectiu organitza una acció per a la festa de la bicicleta. Proposeu i debateu "
+              "abans de l'assemblea de maig.",
+    },
+}
+GATHERING_THREAD = [
+    ("a", "samir", None, 30, "Une piste cyclable éphémère sur le boulevard de la gare : ça montrerait à la "
+                             "Ville que c'est possible."),
+    ("b", "lucie", "a", 26, "D'accord, mais il faut l'accord de la mairie et des bénévoles pour sécuriser "
+                            "les carrefours. Je peux demander à la Ville de Démo."),
+    ("c", "coordination", None, 10, "Rappel : l'assemblée votera le 14 mai. Ajoutez vos idées avant."),
+]
+
+COLLECTIVE_DEBATES = DebateSet(staff="coordination", language="fr", debates=[
+    DemoDebate(GATHERING, GATHERING_THREAD, days_ago=2, votes=[("a", "lucie", 1)]),
+])
+
+
+async def _thread(db, debate, component, space, people: dict, thread: list, votes: list) -> None:
     target = comment_target(debate, component, space)
     made = {}
     for key, author, parent, hours, text in thread:
@@ -88,21 +176,20 @@ async def _thread(db, debate, component, space, people: dict, thread: list) -> N
         row.created_at = utcnow() - timedelta(hours=hours)
         made[key] = row
     await db.flush()
-    # A few agreements, so that "best rated" differs from "older".
-    for key, voter, value in (("e", "amelie", 1), ("e", "moderation", 1), ("b", "amelie", 1),
-                              ("a", "jordi", 1), ("f", "jordi", -1)):
-        if key in made and made[key].author_id != people[voter].id:
-            await vote(db, target, made[key], people[voter], value)
+    for key, voter, value in votes:
+        await vote(db, target, made[key], people[voter], value)
 
 
-async def seed_debates(db, space) -> None:
+async def seed_debates(db, space, content: DebateSet = CITY_DEBATES):
+    """Add a debates component to `space` and fill it (inside the caller's transaction)."""
     people = {u.username: u for u in await db.scalars(select(User))}
     component = await add_component(db, space, "debates", {"name": NAME})
-    cycling = await create_debate(db, component, CYCLING, language="fr")
-    market = await create_debate(db, component, MARKET, language="fr")
-    market.created_at = utcnow() - timedelta(days=20)
-    cycling.created_at = utcnow() - timedelta(days=3)
-    await _thread(db, cycling, component, space, people, CYCLING_THREAD)
-    await _thread(db, market, component, space, people, MARKET_THREAD)
-    await close_debate(db, market, MARKET_CONCLUSION, actor_id=people["admin"].id, language="fr")
-    market.closed_at = utcnow() - timedelta(days=2)
+    for demo in content.debates:
+        debate = await create_debate(db, component, demo.values, language=content.language)
+        debate.created_at = utcnow() - timedelta(days=demo.days_ago)
+        await _thread(db, debate, component, space, people, demo.thread, demo.votes)
+        if demo.conclusion:
+            await close_debate(db, debate, demo.conclusion, actor_id=people[content.staff].id,
+                               language=content.language)
+            debate.closed_at = utcnow() - timedelta(days=2)
+    return component

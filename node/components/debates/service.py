@@ -41,6 +41,34 @@ def can_open_debate(user, component: Component) -> bool:
     return user is not None and (user.is_admin or settings_of(component)["users_can_create"])
 
 
+def _own_debate(user, debate: Debate, component: Component) -> bool:
+    # Residents manage their own debates only while the component lets residents open debates.
+    return (user is not None and debate.author_id is not None and debate.author_id == user.id
+            and settings_of(component)["users_can_create"])
+
+
+def close_refusal(user, debate: Debate, component: Component) -> str | None:
+    """Why `user` may not close this debate (or change its conclusion): a msgid, or None."""
+    if user is not None and (user.is_admin or _own_debate(user, debate, component)):
+        return None
+    return N_("Only the organisers and the author of this debate can close it.")
+
+
+def edit_refusal(user, debate: Debate, component: Component) -> str | None:
+    """Why `user` may not edit this debate: a msgid, or None. Its author edits it only while
+    nobody has commented, so that no comment ends up answering a text that changed under it."""
+    if user is not None and user.is_admin:
+        return None
+    if not _own_debate(user, debate, component):
+        return N_("Only the organisers and the author of this debate can edit it.")
+    if debate.closed:
+        return N_("This debate is closed: it can no longer be edited.")
+    if debate.comments_count:
+        return N_("This debate has comments, so its text can no longer change. You can still close it "
+                  "with a conclusion.")
+    return None
+
+
 def parse_datetime(text, field: str, errors: dict) -> datetime | None:
     if isinstance(text, datetime) or text is None:
         return text
@@ -87,15 +115,21 @@ async def create_debate(db, component: Component, values: dict, *, author=None, 
     db.add(debate)
     await db.flush()
     await record_event(db, "debate.created", subject_type="debate", subject_id=debate.id,
-                       actor_id=author.id if author else None, space_id=component.space_id)
+                       actor_id=author.id if author else None, space_id=component.space_id,
+                       data={"author_id": debate.author_id, "component_id": component.id})
     return debate
 
 
-async def update_debate(db, debate: Debate, values: dict, *, language: str) -> Debate:
+async def update_debate(db, debate: Debate, values: dict, *, language: str, actor_id: int | None = None) -> Debate:
     data = _debate_data(values, language, official=debate.official)
+    if all(getattr(debate, key) == value for key, value in data.items()):
+        return debate  # saved unchanged: nothing to tell anyone
     for key, value in data.items():
         setattr(debate, key, value)
     await db.flush()
+    await record_event(db, "debate.edited", subject_type="debate", subject_id=debate.id, actor_id=actor_id,
+                       space_id=debate.space_id,
+                       data={"author_id": debate.author_id, "component_id": debate.component_id})
     return debate
 
 
@@ -117,7 +151,8 @@ async def close_debate(db, debate: Debate, conclusion: dict, *, actor_id: int | 
     await db.flush()
     if first_close:
         await record_event(db, "debate.closed", subject_type="debate", subject_id=debate.id,
-                           actor_id=actor_id, space_id=debate.space_id)
+                           actor_id=actor_id, space_id=debate.space_id,
+                           data={"author_id": debate.author_id, "component_id": debate.component_id})
     return debate
 
 

@@ -6,16 +6,19 @@ from aiohttp import web
 from sqlalchemy import select
 
 from node.accounts.models import User
+from node.activitypub.negotiation import wants_activity_json
+from node.activitypub.objects import object_response
 from node.admin.forms import form_values, translate_errors, translated
 from node.appkeys import DB, LOCALE, NODE_INFO, USER
 from node.components.comments import setup_routes as setup_comment_routes
 from node.components.comments import thread_context
 from node.components.debates.models import Debate
 from node.i18n import N_
-from node.components.debates.service import (FILTERS, DebateError, can_open_debate, comment_target,
-                                             create_debate, list_debates, settings_of)
+from node.components.debates.service import (FILTERS, DebateError, can_open_debate, close_refusal, comment_target,
+                                             create_debate, edit_refusal, list_debates, settings_of)
 from node.spaces.models import Component, Space
 from node.spaces.views import visible_space
+from node.web.cache import cache_routes
 from node.web.errors import user_error
 from node.web.render import render
 
@@ -69,14 +72,19 @@ async def view(request: web.Request, space, component) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
+    if wants_activity_json(request):  # the debate's page is also its federated id
+        raw = request.match_info["debate_id"]
+        return await object_response(request, "debate.created", int(raw) if raw.isdigit() and len(raw) < 10 else 0)
     async with request.app[DB]() as db:
         space, component, debate = await load_debate(request, db)
         target = comment_target(debate, component, space)
         context = await thread_context(request, db, "debate", debate.id, target)
         author = await db.get(User, debate.author_id) if debate.author_id else None
+    user = request.get(USER)
     return render(request, "components/debates/show.html", {
         **context, "space": space, "component": component, "debate": debate, "author": author,
-        "is_admin": is_admin(request)})
+        "is_admin": is_admin(request), "can_edit": edit_refusal(user, debate, component) is None,
+        "can_close": close_refusal(user, debate, component) is None})
 
 
 async def new(request: web.Request) -> web.Response:
@@ -129,4 +137,5 @@ def setup_routes(app: web.Application) -> None:
     new_resource.add_route("GET", new)
     new_resource.add_route("POST", new)
     app.router.add_get(BASE + "/{debate_id:\\d+}", show, name="debate")
+    cache_routes(app, "debate")
     admin.setup_routes(app, BASE + "/{debate_id:\\d+}")

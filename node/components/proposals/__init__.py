@@ -17,6 +17,7 @@ KIND = ComponentKind(
     setup_routes=setup_routes,
     default_settings=DEFAULT_SETTINGS,
     models_module="node.components.proposals.models",
+    publish_module="node.components.proposals.publish",
     view=view,
     admin_template="components/proposals/admin_settings.html",
     parse_settings=parse_settings,

@@ -124,8 +124,8 @@ async def answer(request: web.Request) -> web.Response:
     user = require_user(request)
     async with request.app[DB]() as db:
         space, component, proposal, _author = await load_proposal(request, db)
-    if not user.is_admin:
-        raise user_error(403, "Only administrators can answer proposals.")
+    # Who may answer (administrators, the space's evaluators) is the service's rule, checked
+    # in the writing transaction so that a role removed a moment ago no longer counts.
     form = await request.post()
     try:
         async with request.app[DB].begin() as db:

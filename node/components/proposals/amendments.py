@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from node.accounts.models import User
 from node.components.proposals.models import Amendment, Proposal
-from node.components.proposals.service import ProposalError, check_text, refuse
+from node.components.proposals.service import ProposalError, check_text, record_proposal_event, refuse
 from node.components.proposals.settings import settings_of
 from node.components.proposals.versions import add_version
-from node.events import record_event
 from node.i18n import N_
 
 
@@ -32,8 +31,8 @@ async def propose_amendment(db, proposal: Proposal, *, component, user, values: 
                           body=data["body"], state="pending")
     db.add(amendment)
     await db.flush()
-    await record_event(db, "proposal.amendment_proposed", subject_type="proposal", subject_id=proposal.id,
-                       actor_id=user.id, space_id=proposal.space_id, data={"amendment_id": amendment.id})
+    await record_proposal_event(db, "proposal.amendment_proposed", proposal, actor_id=user.id,
+                                amendment_id=amendment.id, amender_id=user.id)
     return amendment
 
 
@@ -59,9 +58,8 @@ async def decide_amendment(db, amendment: Amendment, proposal: Proposal, *, spac
     else:
         amendment.state = "rejected"
         kind = "proposal.amendment_rejected"
-    await record_event(db, kind, subject_type="proposal", subject_id=proposal.id, actor_id=user.id,
-                       space_id=proposal.space_id,
-                       data={"amendment_id": amendment.id, "amender_id": amendment.author_id})
+    await record_proposal_event(db, kind, proposal, actor_id=user.id, amendment_id=amendment.id,
+                                amender_id=amendment.author_id)
     await db.flush()
 
 

@@ -40,6 +40,12 @@ def proposal_json(proposal: Proposal, author: User | None, version: ProposalVers
     return item
 
 
+def version_json(version: ProposalVersion) -> dict:
+    return {"number": version.number, "title": version.title, "body": version.body,
+            "created_at": _iso(version.created_at), "canonical_json": version.canonical_json,
+            "fingerprint": version.fingerprint}
+
+
 def _base_query():
     return (select(Proposal, User, ProposalVersion)
             .outerjoin(User, User.id == Proposal.author_id)
@@ -96,8 +102,7 @@ async def get_proposal(request: web.Request) -> web.Response:
                                      .order_by(ProposalVersion.number))).all()
     base = request.app[SETTINGS].base_url
     item = proposal_json(proposal, author, version, space, base, shown)
-    item["versions"] = [{"number": v.number, "title": v.title, "body": v.body, "created_at": _iso(v.created_at),
-                         "canonical_json": v.canonical_json, "fingerprint": v.fingerprint} for v in versions]
+    item["versions"] = [version_json(v) for v in versions]
     return json(item)
 
 

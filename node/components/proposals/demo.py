@@ -1,17 +1,22 @@
-"""Demo proposals for `civicnode demo` (called by node.demo.seed_demo)."""
+"""Demo proposals for `civicnode demo`: one `ProposalSet` per demo node (called by node.demo)."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from node.accounts.models import User
+from node.components.comments.service import create_comment
 from node.components.proposals.amendments import decide_amendment, propose_amendment
+from node.components.proposals.comments import comment_target
 from node.components.proposals.service import answer_proposal, create_proposal, withdraw_proposal
 from node.components.proposals.supports import add_support
 from node.spaces.models import Phase
 from node.spaces.service import add_component
 
-# The demo is seeded before it knows the address it will be served at; its fingerprints name
-# this fictitious origin, which the stored canonical JSON keeps verifiable anyway.
+# `civicnode demo` passes each node's real address; seeding without one (the in-process tests)
+# names this fictitious origin in the fingerprints, which the stored canonical JSON keeps
+# verifiable anyway.
 DEMO_ORIGIN = "https://ville-demo.example"
 
 NAME = {"fr": "Propositions", "en": "Proposals", "es": "Propuestas", "ca": "Propostes"}
@@ -49,28 +54,109 @@ SUPPORTS = {0: ("jordi", "moderation", "admin"), 1: ("amelie", "moderation"), 2:
             3: ("amelie", "admin"), 5: ("amelie",), 6: ("jordi", "moderation")}
 
 
-async def seed_proposals(db, space) -> None:
+@dataclass(frozen=True)
+class ProposalSet:
+    """What one demo space's proposals component holds. Indexes refer to `proposals`."""
+
+    proposals: list  # (author, title, category, address, body)
+    categories: list
+    supports: dict  # index -> usernames supporting it
+    staff: str  # the administrator who answers
+    answers: list = field(default_factory=list)  # (index, state, answer)
+    # (index, proposer, new title, paragraph added), accepted by the proposal's author
+    amendment: tuple | None = None
+    withdrawn: tuple = ()
+    comments: list = field(default_factory=list)  # (index, author, alignment, text)
+    support_threshold: int = 50
+
+
+CITY_PROPOSALS = ProposalSet(
+    proposals=PROPOSALS, categories=CATEGORIES, supports=SUPPORTS, staff="admin",
+    answers=[(1, "accepted", "Le service voirie installera les arceaux pendant les vacances d'été 2027 "
+                             "(coût estimé : 18 000 €)."),
+             (2, "evaluating", "Le service des sports chiffre l'éclairage ; réponse en février.")],
+    amendment=(0, "jordi", "Un jardin partagé et un verger rue des Tilleuls",
+               "Ajoutons une dizaine d'arbres fruitiers en bordure, pour que les écoles voisines "
+               "puissent venir cueillir."),
+    withdrawn=(7,))
+
+# Sant Martí de la Marenda: residents write in Catalan or French, as they would there.
+TOWN_PROPOSALS = ProposalSet(
+    categories=["Passeig", "Platja", "Mobilitat", "Cultura"],
+    proposals=[
+        ("nuria", "Ombra i bancs al llarg del passeig", "Passeig", "Passeig Marítim",
+         "A l'estiu el passeig és un forn: no hi ha cap arbre entre el port i la platja del Racó.\n\n"
+         "Proposem plantar tamarius cada 15 metres i posar-hi bancs de fusta, de cara al mar."),
+        ("mathieu", "Des douches et un point d'eau à la plage du Racó", "Platja", "Platja del Racó",
+         "La plage du Racó n'a ni douche ni fontaine. Deux douches à pédale et une fontaine "
+         "suffiraient, avec l'eau coupée l'hiver."),
+        ("nuria", "Un bus llançadora gratuït entre l'estació i el port", "Mobilitat", "",
+         "De juny a setembre, els cotxes col·lapsen el port. Un minibus elèctric cada 20 minuts "
+         "entre l'estació i el port, gratuït, deixaria el passeig als vianants."),
+        ("mathieu", "Un après-midi de sardanes sur le port", "Cultura", "Moll del Port",
+         "Chaque premier dimanche de juillet, un après-midi de sardanes avec les cobles des deux "
+         "côtés de la frontière, ouvert à tous."),
+    ],
+    supports={0: ("mathieu", "ajuntament"), 1: ("nuria",), 2: ("mathieu",), 3: ("nuria", "ajuntament")},
+    staff="ajuntament",
+    answers=[(1, "evaluating", "Els serveis tècnics estudien la connexió a la xarxa d'aigua; "
+                               "resposta abans de l'estiu.")],
+    comments=[(0, "mathieu", "in_favor", "Oui, et des pins parasols plutôt que des palmiers : "
+                                         "ils donnent une vraie ombre."),
+              (2, "ajuntament", "neutral", "La Regió ens ha ofert un minibus elèctric de prova per "
+                                           "a l'agost: en parlarem al debat.")],
+    support_threshold=20)
+
+COLLECTIVE_PROPOSALS = ProposalSet(
+    categories=["Aménagements", "Ateliers", "Sorties"],
+    proposals=[
+        ("lucie", "Un atelier de réparation vélo chaque samedi", "Ateliers", "Local de la rue Pasteur",
+         "Nous avons des outils et trois bénévoles formés. Un atelier ouvert le samedi matin "
+         "aiderait les habitants à entretenir leur vélo eux-mêmes."),
+        ("samir", "Cartographier les points noirs cyclables du quartier", "Aménagements", "",
+         "Recensons ensemble les carrefours dangereux, avec photos, pour les présenter au "
+         "budget participatif de la Ville."),
+        ("lucie", "Une vélorution mensuelle vers la plage", "Sorties", "",
+         "Une balade familiale le dernier dimanche du mois, jusqu'à la plage de Sant Martí, "
+         "avec une pause goûter."),
+    ],
+    supports={0: ("samir", "coordination"), 1: ("lucie", "coordination"), 2: ("samir",)},
+    staff="coordination",
+    answers=[(0, "accepted", "Adopté en assemblée : premier atelier le 6 mars, local prêté par la "
+                             "maison de quartier.")],
+    comments=[(1, "lucie", "in_favor", "Je commence par le rond-point de la gare, c'est le pire.")],
+    support_threshold=5)
+
+
+async def seed_proposals(db, space, content: ProposalSet = CITY_PROPOSALS, *, base_url: str = DEMO_ORIGIN):
+    """Add a proposals component to `space` and fill it (inside the caller's transaction)."""
     people = {u.username: u for u in await db.scalars(select(User))}
     component = await add_component(db, space, "proposals", {"name": NAME, "settings": {
-        "categories": CATEGORIES, "support_threshold": 50, "max_supports_per_user": 10}})
+        "categories": content.categories, "support_threshold": content.support_threshold,
+        "max_supports_per_user": 10}})
     proposals = [await create_proposal(db, space=space, component=component, author=people[username],
                                        values={"title": title, "body": body, "category": category,
-                                               "address": address}, base_url=DEMO_ORIGIN)
-                 for username, title, category, address, body in PROPOSALS]
+                                               "address": address}, base_url=base_url)
+                 for username, title, category, address, body in content.proposals]
     phase_id = await db.scalar(select(Phase.id).where(Phase.space_id == space.id, Phase.active.is_(True)))
-    for index, usernames in SUPPORTS.items():
+    for index, usernames in content.supports.items():
         for username in usernames:
             await add_support(db, proposals[index].id, people[username], phase_id)
 
-    await answer_proposal(db, proposals[1], user=people["admin"], state="accepted",
-                          answer="Le service voirie installera les arceaux pendant les vacances d'été 2027 "
-                                 "(coût estimé : 18 000 €).")
-    await answer_proposal(db, proposals[2], user=people["admin"], state="evaluating",
-                          answer="Le service des sports chiffre l'éclairage ; réponse en février.")
-    amendment = await propose_amendment(db, proposals[0], component=component, user=people["jordi"], values={
-        "title": "Un jardin partagé et un verger rue des Tilleuls",
-        "body": proposals[0].body + "\n\nAjoutons une dizaine d'arbres fruitiers en bordure, "
-                                    "pour que les écoles voisines puissent venir cueillir."})
-    await decide_amendment(db, amendment, proposals[0], space=space, user=people["amelie"], accept=True,
-                           base_url=DEMO_ORIGIN)
-    await withdraw_proposal(db, proposals[7], user=people["jordi"])
+    for index, state, answer in content.answers:
+        await answer_proposal(db, proposals[index], user=people[content.staff], state=state, answer=answer)
+    if content.amendment:
+        index, proposer, title, addition = content.amendment
+        original = proposals[index]
+        amendment = await propose_amendment(db, original, component=component, user=people[proposer],
+                                            values={"title": title, "body": original.body + "\n\n" + addition})
+        await decide_amendment(db, amendment, original, space=space, user=people[content.proposals[index][0]],
+                               accept=True, base_url=base_url)
+    for index, author, alignment, text in content.comments:
+        await create_comment(db, comment_target(proposals[index], component, space), commentable_type="proposal",
+                             commentable_id=proposals[index].id, author=people[author], body=text,
+                             alignment=alignment)
+    for index in content.withdrawn:
+        await withdraw_proposal(db, proposals[index], user=people[content.proposals[index][0]])
+    return component
+

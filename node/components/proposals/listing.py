@@ -6,10 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from node.accounts.models import User
-from node.components.proposals.models import STATES, Proposal
+from node.components.proposals.models import STATES, Proposal, Support
 
 PER_PAGE = 20
 EXCERPT = 280
@@ -74,8 +74,13 @@ COLUMNS = (Proposal.id, Proposal.title, func.substr(Proposal.body, 1, EXCERPT + 
            User.username.label("author_username"))
 
 
-def _rows_query():
-    return select(*COLUMNS).select_from(Proposal).outerjoin(User, User.id == Proposal.author_id)
+def _rows_query(user_id: int | None):
+    columns = COLUMNS
+    if user_id is not None:
+        # Whether the viewer supports each row, in the page's own query: one round trip fewer.
+        columns = (*COLUMNS, exists().where(Support.proposal_id == Proposal.id, Support.user_id == user_id)
+                   .label("supported"))
+    return select(*columns).select_from(Proposal).outerjoin(User, User.id == Proposal.author_id)
 
 
 def random_key(seed: str, proposal_id: int) -> bytes:
@@ -92,7 +97,7 @@ async def list_page(db, component_id: int, lq: ListQuery, user_id: int | None) -
         page_ids = ids[start:start + PER_PAGE]
         if not page_ids:
             return [], len(ids)
-        rows = {row.id: row for row in (await db.execute(_rows_query().where(Proposal.id.in_(page_ids)))).all()}
+        rows = {row.id: row for row in (await db.execute(_rows_query(user_id).where(Proposal.id.in_(page_ids)))).all()}
         return [rows[i] for i in page_ids if i in rows], len(ids)
     total = await db.scalar(select(func.count()).select_from(Proposal).where(*where))
     order = {
@@ -100,7 +105,7 @@ async def list_page(db, component_id: int, lq: ListQuery, user_id: int | None) -
         "most_supported": (Proposal.support_count.desc(), Proposal.id.desc()),
         "most_commented": (Proposal.comments_count.desc(), Proposal.id.desc()),
     }[lq.order]
-    rows = (await db.execute(_rows_query().where(*where).order_by(*order).offset(start).limit(PER_PAGE))).all()
+    rows = (await db.execute(_rows_query(user_id).where(*where).order_by(*order).offset(start).limit(PER_PAGE))).all()
     return list(rows), total
 
 

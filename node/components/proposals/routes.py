@@ -6,6 +6,8 @@ from aiohttp import web
 from node.components import comments
 from node.components.proposals import actions, views
 from node.components.proposals.admin import setup_admin_routes
+from node.components.proposals.listing import SEED_COOKIE
+from node.web.cache import cache_routes, vary_on_cookie
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,6 +20,9 @@ def setup_routes(app: web.Application) -> None:
     form("/spaces/{slug}/c/{component_id}/proposals/new", actions.new_proposal, "proposal_new")
     app.router.add_get(base, views.show, name="proposal")
     app.router.add_get(base + "/versions", views.history, name="proposal_versions")
+    # Public pages; the list's random order also depends on the visitor's seed cookie.
+    cache_routes(app, "proposal", "proposal_versions")
+    vary_on_cookie(app, SEED_COOKIE)
     form(base + "/edit", actions.edit_proposal, "proposal_edit")
     form(base + "/amend", actions.amend, "proposal_amend")
     app.router.add_post(base + "/{action:support|unsupport|withdraw}", actions.proposal_action,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from node.accounts.roles import can_answer_proposals
 from node.components.proposals.models import ANSWER_STATES, Proposal
 from node.components.proposals.settings import settings_of
 from node.components.proposals.versions import add_version, now_seconds
@@ -36,6 +37,19 @@ class ProposalError(Exception):
 
 def refuse(message: str, status: int) -> ProposalError:
     return ProposalError({"_": message}, status)
+
+
+ANSWER_REFUSED = N_("Only administrators and the evaluators of this space can answer its proposals.")
+
+
+async def record_proposal_event(db, kind: str, proposal: Proposal, *, actor_id: int | None, **data) -> None:
+    """An event about a proposal, in the caller's transaction. Every one names the proposal's
+    author, version and component, so that notifications can tell the author and the followers
+    of the space or component without loading the proposal again."""
+    await record_event(db, kind, subject_type="proposal", subject_id=proposal.id, actor_id=actor_id,
+                       space_id=proposal.space_id,
+                       data={"author_id": proposal.author_id, "component_id": proposal.component_id,
+                             "version": proposal.version_number, **data})
 
 
 def clean_text(value) -> str:
@@ -104,6 +118,7 @@ async def create_proposal(db, *, space, component, author, values: dict, base_ur
                         state="not_answered", support_count=0, comments_count=0, created_at=created)
     await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
                       author_username=author.username, created_at=created, **data)
+    await record_proposal_event(db, "proposal.created", proposal, actor_id=author.id)
     return proposal
 
 
@@ -132,6 +147,7 @@ async def edit_proposal(db, proposal: Proposal, *, space, component, user, value
         return proposal
     await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
                       author_username=user.username, **data)
+    await record_proposal_event(db, "proposal.edited", proposal, actor_id=user.id)
     return proposal
 
 
@@ -145,15 +161,14 @@ async def withdraw_proposal(db, proposal: Proposal, *, user) -> None:
     previous = proposal.state
     proposal.state = "withdrawn"
     proposal.withdrawn_at = datetime.now(timezone.utc)
-    await record_event(db, "proposal.withdrawn", subject_type="proposal", subject_id=proposal.id,
-                       actor_id=user.id, space_id=proposal.space_id, data={"previous": previous})
+    await record_proposal_event(db, "proposal.withdrawn", proposal, actor_id=user.id, previous=previous)
     await db.flush()
 
 
 async def answer_proposal(db, proposal: Proposal, *, user, state: str, answer: str) -> None:
-    """An official answer by the node's staff (admins now; evaluators later)."""
-    if not (user and user.is_admin):
-        raise refuse(N_("Only administrators can answer proposals."), 403)
+    """An official answer by an administrator or an evaluator of the proposal's space."""
+    if not await can_answer_proposals(db, user, proposal.space_id):
+        raise refuse(ANSWER_REFUSED, 403)
     if state not in ANSWER_STATES:
         raise ProposalError({"state": N_("Choose one of the states offered.")})
     if proposal.state == "withdrawn":
@@ -165,7 +180,6 @@ async def answer_proposal(db, proposal: Proposal, *, user, state: str, answer: s
     proposal.state = state
     proposal.answer = answer
     proposal.answered_at = None if state == "not_answered" else datetime.now(timezone.utc)
-    await record_event(db, "proposal.answered", subject_type="proposal", subject_id=proposal.id,
-                       actor_id=user.id, space_id=proposal.space_id,
-                       data={"state": state, "previous": previous, "answer": answer})
+    await record_proposal_event(db, "proposal.answered", proposal, actor_id=user.id,
+                                state=state, previous=previous, answer=answer)
     await db.flush()

@@ -5,12 +5,15 @@ from aiohttp import web
 from sqlalchemy import select
 
 from node.accounts.models import User
+from node.accounts.roles import can_answer_proposals
+from node.activitypub.negotiation import wants_activity_json
+from node.activitypub.objects import object_response
 from node.appkeys import DB, SETTINGS, USER
 from node.components.comments import thread_context
 from node.components.proposals.amendments import amendments_of
 from node.components.proposals.comments import comment_target
 from node.components.proposals.common import (
-    active_phase_id, done_message, is_admin, load_proposal,
+    active_phase_id, done_message, id_param, is_admin, load_proposal,
 )
 from node.components.proposals.listing import (
     PER_PAGE, SEED_COOKIE, allowed_orders, categories_in_use, list_page, parse_list_query,
@@ -18,7 +21,7 @@ from node.components.proposals.listing import (
 from node.components.proposals.models import ProposalVersion, Support
 from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
-from node.components.proposals.supports import given_supports, supported_among
+from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
 from node.web.render import render
 
@@ -35,7 +38,7 @@ async def view(request: web.Request, space, component) -> web.Response:
         shown = counts_visible(settings, phase_id, user)
         lq = parse_list_query(request.query, request.cookies, settings, shown, user is not None)
         rows, total = await list_page(db, component.id, lq, user.id if user else None)
-        supported = await supported_among(db, user.id, [r.id for r in rows]) if user and rows else set()
+        supported = {r.id for r in rows if r.supported} if user else set()
         categories = settings["categories"] or await categories_in_use(db, component.id)
     pages = max(1, -(-total // PER_PAGE))
     response = render(request, "components/proposals/index.html", {
@@ -50,6 +53,8 @@ async def view(request: web.Request, space, component) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
+    if wants_activity_json(request):  # the proposal's page is also its federated id
+        return await object_response(request, "proposal.created", id_param(request, "proposal_id"))
     user = request.get(USER)
     async with request.app[DB]() as db:
         space, component, proposal, author = await load_proposal(request, db)
@@ -63,10 +68,12 @@ async def show(request: web.Request) -> web.Response:
         if user is not None:
             mine = await db.scalar(select(Support).where(Support.proposal_id == proposal.id,
                                                          Support.user_id == user.id))
-            given = await given_supports(db, user.id, component.id)
+            if settings["max_supports_per_user"]:  # only shown against a maximum
+                given = await given_supports(db, user.id, component.id)
         comments = await thread_context(request, db, "proposal", proposal.id,
                                         comment_target(proposal, component, space))
         sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
+        can_answer = await can_answer_proposals(db, user, space.id)
     return render(request, "components/proposals/show.html", {
         "space": space, "component": component, "proposal": proposal, "author": author,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
@@ -74,7 +81,7 @@ async def show(request: web.Request) -> web.Response:
         "counts_shown": counts_visible(settings, phase_id, user),
         "supports_open": supports_open(settings, phase_id),
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
-        "is_admin": is_admin(request), "sections": [s for s in sections if s],
+        "is_admin": is_admin(request), "can_answer": can_answer, "sections": [s for s in sections if s],
         "done": done_message(request), "errors": {}, "values": {}, **comments})
 
 

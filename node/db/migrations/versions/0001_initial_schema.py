@@ -119,6 +119,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_remote_actors_host'), ['host'], unique=False)
         batch_op.create_index(batch_op.f('ix_remote_actors_key_id'), ['key_id'], unique=False)
 
+    op.create_table('remote_spaces',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uri', sa.String(length=2048), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('handle', sa.String(length=512), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('inbox', sa.String(length=2048), nullable=False),
+    sa.Column('outbox', sa.String(length=2048), nullable=True),
+    sa.Column('federation_policy', sa.String(length=16), nullable=False),
+    sa.Column('fetched_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('backfilled_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_spaces')),
+    sa.UniqueConstraint('uri', name=op.f('uq_remote_spaces_uri'))
+    )
+    with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remote_spaces_host'), ['host'], unique=False)
+
     op.create_table('spaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -234,6 +253,81 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_phases_space_id'), ['space_id'], unique=False)
         batch_op.create_index('uq_phases_one_active', ['space_id'], unique=True, sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
+    op.create_table('remote_follows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('remote_space_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('follow_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['remote_space_id'], ['remote_spaces.id'], name=op.f('fk_remote_follows_remote_space_id_remote_spaces'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_remote_follows_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_follows')),
+    sa.UniqueConstraint('follow_activity_id', name=op.f('uq_remote_follows_follow_activity_id')),
+    sa.UniqueConstraint('remote_space_id', 'user_id', name='uq_remote_follows_user')
+    )
+    with op.batch_alter_table('remote_follows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remote_follows_remote_space_id'), ['remote_space_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_remote_follows_user_id'), ['user_id'], unique=False)
+
+    op.create_table('remote_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('remote_space_id', sa.Integer(), nullable=False),
+    sa.Column('uri', sa.String(length=2048), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('in_reply_to', sa.String(length=2048), nullable=True),
+    sa.Column('attributed_to', sa.String(length=2048), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('content_html', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('state', sa.String(length=32), nullable=True),
+    sa.Column('support_count', sa.Integer(), nullable=True),
+    sa.Column('fingerprint', sa.String(length=128), nullable=True),
+    sa.Column('alignment', sa.String(length=16), nullable=True),
+    sa.Column('category', sa.String(length=255), nullable=True),
+    sa.Column('published', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['remote_space_id'], ['remote_spaces.id'], name=op.f('fk_remote_items_remote_space_id_remote_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_items')),
+    sa.UniqueConstraint('uri', name=op.f('uq_remote_items_uri'))
+    )
+    with op.batch_alter_table('remote_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remote_items_in_reply_to'), ['in_reply_to'], unique=False)
+        batch_op.create_index('ix_remote_items_space_kind', ['remote_space_id', 'kind', 'published'], unique=False)
+
+    op.create_table('space_followers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('actor_uri', sa.String(length=2048), nullable=False),
+    sa.Column('inbox', sa.String(length=2048), nullable=False),
+    sa.Column('shared_inbox', sa.String(length=2048), nullable=True),
+    sa.Column('follow_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_space_followers_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_space_followers')),
+    sa.UniqueConstraint('space_id', 'actor_uri', name='uq_space_followers_actor')
+    )
+    with op.batch_alter_table('space_followers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_space_followers_space_id'), ['space_id'], unique=False)
+
+    op.create_table('space_roles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_space_roles_space_id_spaces'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_space_roles_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_space_roles')),
+    sa.UniqueConstraint('space_id', 'user_id', 'role', name=op.f('uq_space_roles_space_id'))
+    )
+    with op.batch_alter_table('space_roles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_space_roles_user_id'), ['user_id'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -332,6 +426,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_proposals_component_supports', ['component_id', 'support_count'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_space_id'), ['space_id'], unique=False)
 
+    op.create_table('published_events',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('published_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_published_events_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_published_events'))
+    )
     op.create_table('comment_votes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('comment_id', sa.Integer(), nullable=False),
@@ -416,6 +516,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comment_votes_user_id'))
 
     op.drop_table('comment_votes')
+    op.drop_table('published_events')
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposals_space_id'))
         batch_op.drop_index('ix_proposals_component_supports')
@@ -444,6 +545,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
 
     op.drop_table('web_sessions')
+    with op.batch_alter_table('space_roles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_space_roles_user_id'))
+
+    op.drop_table('space_roles')
+    with op.batch_alter_table('space_followers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_space_followers_space_id'))
+
+    op.drop_table('space_followers')
+    with op.batch_alter_table('remote_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_remote_items_space_kind')
+        batch_op.drop_index(batch_op.f('ix_remote_items_in_reply_to'))
+
+    op.drop_table('remote_items')
+    with op.batch_alter_table('remote_follows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remote_follows_user_id'))
+        batch_op.drop_index(batch_op.f('ix_remote_follows_remote_space_id'))
+
+    op.drop_table('remote_follows')
     with op.batch_alter_table('phases', schema=None) as batch_op:
         batch_op.drop_index('uq_phases_one_active', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
         batch_op.drop_index(batch_op.f('ix_phases_space_id'))
@@ -471,6 +590,10 @@ def downgrade() -> None:
     op.drop_table('components')
     op.drop_table('users')
     op.drop_table('spaces')
+    with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remote_spaces_host'))
+
+    op.drop_table('remote_spaces')
     with op.batch_alter_table('remote_actors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remote_actors_key_id'))
         batch_op.drop_index(batch_op.f('ix_remote_actors_host'))

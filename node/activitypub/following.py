@@ -1,0 +1,43 @@
+"""Wiring of following, both sides: the Group's Follow/Undo handling and collections
+(follows.py), the event publisher (publisher.py), the follower side's mirror and pages
+(mirror.py, mirror_views.py), objects at their ids (objects.py).
+
+Handlers are registered as thin wrappers that import their module on first use: a node nobody
+follows, and that follows nobody, never loads the federation mapping (the idle-memory goal,
+docs/ARCHITECTURE.md).
+"""
+from __future__ import annotations
+
+import importlib
+
+from aiohttp import web
+
+from node.activitypub.inbox import register_inbox_handler
+from node.activitypub.publisher import setup_publisher
+
+
+def _lazy(module: str, name: str):
+    async def call(*args):
+        return await getattr(importlib.import_module(f"node.activitypub.{module}"), name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+def setup_routes(app: web.Application) -> None:
+    for activity_type, module, name in (("Follow", "follows", "on_follow"), ("Undo", "follows", "on_undo"),
+                                        ("Accept", "mirror", "on_accept"), ("Reject", "mirror", "on_reject"),
+                                        ("Announce", "mirror", "on_announce"),
+                                        ("Update", "keys_rotation", "on_actor_update")):
+        register_inbox_handler(app, activity_type, _lazy(module, name))
+    router = app.router
+    router.add_get("/spaces/{slug}/followers", _lazy("follows", "followers_collection"), name="space_followers")
+    router.add_get("/spaces/{slug}/outbox", _lazy("follows", "outbox_collection"), name="space_outbox")
+    router.add_get("/comments/{comment_id:\\d+}", _lazy("objects", "comment"), name="comment")
+    following = router.add_resource("/following", name="following")
+    following.add_route("GET", _lazy("mirror_views", "following"))
+    following.add_route("POST", _lazy("mirror_views", "following"))
+    router.add_get("/following/{space_id}", _lazy("mirror_views", "remote_space"), name="remote_space")
+    router.add_get("/following/{space_id}/items/{item_id}", _lazy("mirror_views", "remote_item"), name="remote_item")
+    router.add_post("/following/{space_id}/unfollow", _lazy("mirror_views", "unfollow"), name="remote_unfollow")
+    setup_publisher(app)
