@@ -17,6 +17,7 @@ from node.web.cache import cache_routes, page_cache_middleware, setup_page_cache
 from node.web.context import context_middleware
 from node.web.csrf import make_csrf_middleware
 from node.web.errors import error_middleware
+from node.web.idle import setup_idle_trim
 from node.web.render import make_static_handler, setup_templates
 from node.web.security import add_security_headers
 from node.web.sessions import DatabaseStorage
@@ -35,10 +36,14 @@ def _route_setups():
     from node.activitypub.worker import setup_delivery as delivery
     from node.admin.views import setup_routes as admin
     from node.api import setup_routes as api
-    from node.opendata.views import setup_routes as opendata
+    from node.moderation.views import setup_routes as moderation
+    from node.notifications.views import setup_routes as notifications
+    from node.opendata.routes import setup_routes as opendata
+    from node.search.views import setup_routes as search
     from node.spaces.views import setup_routes as spaces
 
-    return [accounts, spaces, admin, api, opendata, activitypub, inbox, following, delivery]
+    return [accounts, spaces, admin, api, opendata, search, activitypub, inbox, following, delivery, moderation,
+            notifications]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:
@@ -66,6 +71,7 @@ def create_app(settings: Settings, *, check_schema: bool = True) -> web.Applicat
     setup_page_cache(app, engine)
     setup_templates(app, settings)
     app.on_response_prepare.append(add_security_headers)
+    setup_idle_trim(app)
     setup_mail(app)
 
     app.router.add_get("/", pages.home, name="home")

@@ -1,4 +1,4 @@
-"""The `civicnode` command: init, migrate, serve, worker, createadmin, export, keys, demo."""
+"""The `civicnode` command: init, migrate, serve, worker, createadmin, export, keys, search, demo."""
 from __future__ import annotations
 
 import argparse
@@ -60,12 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="json: one document; csv: a zip of one CSV file per kind of record")
     export.add_argument("--output", metavar="FILE", help="where to write (default: standard output)")
 
+    with_data(commands.add_parser("digest", help="mail the daily digest of notifications now (run daily from cron)"))
+
     keys = commands.add_parser("keys", help="manage the keys of the node's actors")
     rotate = with_data(keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True).add_parser(
         "rotate", help="revoke an actor's keys and make new ones (a space's followers are sent an Update)"))
     rotate.add_argument("--node", action="store_true", help="the node actor")
     rotate.add_argument("--space", metavar="SLUG", help="the space with this address")
     rotate.add_argument("--user", metavar="NAME", help="the user with this name")
+
+    search = commands.add_parser("search", help="manage the full-text search index")
+    with_data(search.add_subparsers(dest="search_command", metavar="ACTION", required=True).add_parser(
+        "reindex", help="rebuild the search index from the spaces, proposals, debates and comments"))
 
     demo = commands.add_parser("demo", help="run three federated nodes with demonstration data")
     demo.add_argument("--data", default="var/demo",

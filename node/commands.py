@@ -256,10 +256,22 @@ async def cmd_export(args) -> int:
     return await run_export(settings_for(args.data), space=args.space, fmt=args.format, output=args.output)
 
 
+async def cmd_digest(args) -> int:
+    from node.notifications.command import run_digest
+
+    return await run_digest(settings_for(args.data))
+
+
 async def cmd_keys(args) -> int:
     from node.activitypub.keys_rotation import run_keys_command
 
     return await run_keys_command(settings_for(args.data), args)
+
+
+async def cmd_search(args) -> int:
+    from node.search.command import run_search_command
+
+    return await run_search_command(settings_for(args.data), args)
 
 
 async def cmd_demo(args) -> int:

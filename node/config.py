@@ -67,6 +67,7 @@ class Settings:
     # `civicnode worker`) and of time (phase dates) within it. 0 turns the cache off.
     page_cache_seconds: int = 5
     page_cache_entries: int = 512
+    moderation_hide_threshold: int = 3  # reports that hide an item until a moderator decides
     extra: dict = field(default_factory=dict)
 
     @property

@@ -24,6 +24,16 @@ async def log_in(web, app, username: str, role: str = "user"):
     return user
 
 
+async def stop_background_work(app) -> None:
+    """The event publisher and the notifier query the app's engine on their own: tests that count
+    a page's SQL statements stop them first (their statements are not the page's)."""
+    from node.activitypub.publisher import PUBLISHER
+    from node.notifications.notifier import NOTIFIER
+
+    await app[PUBLISHER]["publisher"].stop()
+    await app[NOTIFIER]["notifier"].stop()
+
+
 async def count(app, model, *where) -> int:
     async with app[DB]() as db:
         return await db.scalar(select(func.count()).select_from(model).where(*where))

@@ -15,7 +15,7 @@ from node.components.comments.service import create_comment, vote
 from node.db.base import utcnow
 from node.web.render import render
 from tests.helpers import csrf_from
-from tests.spaces_support import count, log_in, make_user
+from tests.spaces_support import count, log_in, make_user, stop_background_work
 from tests.test_comments import comment, comments_of, make_debate, page_path, second_browser
 
 
@@ -178,6 +178,7 @@ async def test_the_page_follows_the_chosen_order(web, app):
 
 async def test_the_number_of_queries_does_not_depend_on_the_number_of_comments(web, app):
     viewer = await log_in(web, app, "reader")
+    await stop_background_work(app)
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):

@@ -9,7 +9,7 @@ import zipfile
 from node.appkeys import DB, SETTINGS
 from node.components.proposals.models import Proposal
 from node.opendata.formats import flatten
-from node.opendata.views import CONCURRENT_EXPORTS, EXPORT_SLOTS
+from node.opendata.routes import CONCURRENT_EXPORTS, EXPORT_SLOTS
 from node.spaces.models import Component
 from tests.opendata_support import EMAIL_DOMAIN, populate, read_zip
 from tests.spaces_support import log_in

@@ -8,10 +8,9 @@ import re
 import pytest
 from sqlalchemy import event, insert, update
 
-from node.activitypub.publisher import PUBLISHER
 from node.appkeys import DB, ENGINE
 from node.components.proposals.models import Proposal, Support
-from tests.spaces_support import log_in, make_user
+from tests.spaces_support import log_in, make_user, stop_background_work
 from tests.proposals_fixtures import (
     list_path, make_proposal, proposal_path, set_settings, space_with_component,
 )
@@ -87,9 +86,7 @@ async def test_the_list_page_costs_the_same_number_of_statements_for_5_or_50(web
 
     engine = app[ENGINE].sync_engine
     figures = {}
-    # The event publisher works in the background on the same engine (creating a proposal is an
-    # event): its statements are not the page's.
-    await app[PUBLISHER]["publisher"].stop()
+    await stop_background_work(app)
     proposals = await seed(app, space, component, author, 5)
     for size in (5, 50):
         if size == 50:

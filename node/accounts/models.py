@@ -26,6 +26,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="user")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Notification mails: none, immediate or daily (node.notifications).
+    notification_email: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")
 
     @property
     def is_admin(self) -> bool:

@@ -20,6 +20,8 @@ from node.web.errors import user_error
 from node.web.render import render
 from node.web.sessions import end_user_sessions
 from node.i18n import N_
+from node.notifications.follows import follow_state
+from node.moderation.visibility import is_blocked
 
 TOO_MANY = N_("Too many wrong passwords were typed for this account. Wait a few minutes and try again.")
 SAVED_MESSAGES = {
@@ -34,11 +36,13 @@ async def profile(request: web.Request) -> web.Response:
     if len(username) <= 30:
         async with request.app[DB]() as db:
             member = await db.scalar(select(User).where(User.username == username))
+            blocked = member is not None and await is_blocked(db, member.id)
     if member is None:
         raise user_error(404, "No member of this node has this username. Check the address.")
     if wants_activity_json(request):
         return await user_actor(request, member)
-    return render(request, "accounts/profile.html", {"member": member})
+    return render(request, "accounts/profile.html", {"member": member, "member_blocked": blocked,
+                                                     "follow": await follow_state(request, "user", member.id)})
 
 
 def _profile_values(user: User) -> dict:

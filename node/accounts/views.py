@@ -17,6 +17,7 @@ from node.appkeys import DB, LOCALE, NODE_INFO, SETTINGS
 from node.db.base import utcnow
 from node.web.errors import user_error
 from node.i18n import N_
+from node.moderation.accounts import BLOCKED_LOGIN, blocked_login
 
 REGISTER_FIELDS = ("username", "nickname", "email", "locale")
 LOGIN_FAILED = N_("The username, email address or password is not right. Check them and try again.")
@@ -91,6 +92,8 @@ async def login(request: web.Request) -> web.Response:
     # the answer nor its timing tells whether the account exists.
     stored_hash = user.password_hash if user else dummy_hash()
     valid = await asyncio.to_thread(verify_password, stored_hash, password[:1024])
+    if valid and user and await blocked_login(request, user):
+        return render_form(request, "accounts/login.html", values, {"form": BLOCKED_LOGIN}, status=403)
     async with request.app[DB].begin() as db:
         if not (valid and user):
             await throttle.record_failure(db, settings, key, address)

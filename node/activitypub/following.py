@@ -8,20 +8,15 @@ docs/ARCHITECTURE.md).
 """
 from __future__ import annotations
 
-import importlib
-
 from aiohttp import web
 
 from node.activitypub.inbox import register_inbox_handler
 from node.activitypub.publisher import setup_publisher
+from node.web.lazy import lazy
 
 
 def _lazy(module: str, name: str):
-    async def call(*args):
-        return await getattr(importlib.import_module(f"node.activitypub.{module}"), name)(*args)
-
-    call.__name__ = name
-    return call
+    return lazy(f"node.activitypub.{module}", name)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -33,6 +33,7 @@ from node.activitypub.follow_models import PublishedEvent, SpaceFollower
 from node.appkeys import DB, NODE_INFO, SETTINGS
 from node.db.base import utcnow
 from node.events import Event, on_events_committed
+from node.moderation.visibility import is_hidden
 
 log = logging.getLogger("civicnode.publisher")
 
@@ -106,6 +107,8 @@ async def publish_event(db, event: Event, ctx: PublishContext) -> bool:
     build = _BUILDERS.get(event.kind)
     if build is None or event.space_id is None:
         return False
+    if not event.kind.startswith("moderation.") and await is_hidden(db, event.subject_type, event.subject_id):
+        return False  # a hidden item's later changes stay on the node (node.moderation)
     followers = await followers_of_space(db, event.space_id)
     if not followers:
         return False
@@ -148,6 +151,7 @@ async def publish_pending(sessionmaker, ctx: PublishContext, *, limit: int = BAT
         from node.components.registry import import_publish_modules
 
         import_publish_modules()
+        import node.moderation.publish  # noqa: F401  (hidden items are sent as Delete)
         events = list(await db.scalars(_pending(Event).where(Event.kind.in_(list(_BUILDERS)))
                                        .order_by(Event.id).limit(limit)))
         for event in events:

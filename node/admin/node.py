@@ -6,7 +6,8 @@ import re
 from aiohttp import web
 
 from node.admin.forms import add_form, done_message, flat, form_values, redirect, translate_errors, translated
-from node.appkeys import DB, NODE_INFO
+from node.appkeys import DB, NODE_INFO, USER
+from node.moderation.log import log_action
 from node.config import LOCALES
 from node.i18n import N_
 from node.site import refresh_node_info, save_node_info
@@ -51,6 +52,7 @@ async def node_settings(request: web.Request) -> web.Response:
         if not errors:
             async with request.app[DB].begin() as db:
                 await save_node_info(db, changes)
+                await log_action(db, request[USER], "node.settings", data={"keys": sorted(changes)})
             await refresh_node_info(request.app, force=True)
             raise redirect(request, "admin_node", "saved")
         values = form_values(form)

@@ -8,6 +8,7 @@ from node.accounts.models import ROLES, User
 from node.accounts.service import AccountError, set_role
 from node.admin.forms import done_message, int_param, redirect, translate_errors
 from node.appkeys import DB, USER
+from node.moderation.log import log_action
 from node.web.context import require_admin
 from node.web.errors import user_error
 from node.web.render import render
@@ -71,6 +72,7 @@ async def user_role(request: web.Request) -> web.Response:
             if user is None:
                 raise user_error(404, "No user has this address.")
             await change_role(db, user, str(form.get("role", "")))
+            await log_action(db, request[USER], "user.role", subject_type="user", subject_id=user.id, data={"role": user.role})
     except RoleError as exc:
         return await users_list(request, {f"role-{user_id}": str(exc)}, status=422)
     if user_id == request[USER].id and form.get("role") != "admin":

@@ -104,7 +104,12 @@ def node_openapi() -> tuple[dict, dict]:
 
 
 def openapi_document(base_url: str) -> dict:
+    from node.search.views import openapi as search_openapi
+
     paths, schemas = node_openapi()
+    search_paths, search_schemas = search_openapi()
+    paths.update(search_paths)
+    schemas.update(search_schemas)
     for kind in kinds().values():
         if kind.openapi:
             kind_paths, kind_schemas = kind.openapi()

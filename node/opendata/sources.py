@@ -27,6 +27,7 @@ from node.components.proposals.api import _base_query as proposals_query
 from node.components.proposals.api import _visibility as proposal_counts_visible
 from node.components.proposals.api import proposal_json, version_json
 from node.components.proposals.models import Proposal, ProposalVersion
+from node.moderation.visibility import not_hidden
 from node.spaces.models import Component, Space
 
 BATCH = 500
@@ -142,7 +143,7 @@ async def comments(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
         return
     query = (select(Comment, User.username, User.nickname).outerjoin(User, User.id == Comment.author_id)
              .where(Comment.component_id.in_(list(scope.components)),
-                    Comment.commentable_type.in_(list(COMMENT_PAGES))))
+                    Comment.commentable_type.in_(list(COMMENT_PAGES)), not_hidden("comment", Comment.id)))
     async for (comment, username, nickname), _ in _keyset(sessionmaker, query, Comment.id):
         space, _component = scope.components[comment.component_id]
         page = COMMENT_PAGES[comment.commentable_type](space, comment.component_id, comment.commentable_id)

@@ -10,16 +10,13 @@ from aiohttp import web
 
 from node.appkeys import DB, SETTINGS
 from node.opendata.formats import write_csv_zip, write_json
+from node.opendata.routes import EXPORT_SLOTS
 from node.opendata.sources import load_scope
 from node.web.csrf import csrf_exempt
 from node.web.errors import user_error
 
 log = logging.getLogger("civicnode.opendata")
 
-# An export reads every row of a space; two at a time per process keeps a small node
-# answering its residents while bots fetch the files.
-CONCURRENT_EXPORTS = 2
-EXPORT_SLOTS = web.AppKey("opendata_export_slots", asyncio.Semaphore)
 FORMATS = {"json": ("application/json; charset=utf-8", write_json), "zip": ("application/zip", write_csv_zip)}
 
 
@@ -64,10 +61,3 @@ async def space_export(request: web.Request) -> web.StreamResponse:
 @csrf_exempt
 async def node_export(request: web.Request) -> web.StreamResponse:
     return await _export(request, None)
-
-
-def setup_routes(app: web.Application) -> None:
-    app[EXPORT_SLOTS] = asyncio.Semaphore(CONCURRENT_EXPORTS)
-    # No HEAD: it would compute the whole export to send nothing.
-    app.router.add_get("/spaces/{slug}/export.{ext:json|zip}", space_export, name="space_export", allow_head=False)
-    app.router.add_get("/export.{ext:json|zip}", node_export, name="node_export", allow_head=False)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from node.components.registry import kinds
 from node.config import LOCALES
+from node.events import record_event
 from node.i18n import N_
 from node.accounts.models import User
 from node.spaces.models import FEDERATION_POLICIES, SPACE_KINDS, SPACE_ROLES, Component, Phase, Space, SpaceRole
@@ -217,6 +218,8 @@ async def activate_phase(db, space_id: int, phase_id: int) -> None:
                      .values(active=False).execution_options(synchronize_session="fetch"))
     await db.execute(update(Phase).where(Phase.id == phase_id)
                      .values(active=True).execution_options(synchronize_session="fetch"))
+    await record_event(db, "space.phase_activated", subject_type="space", subject_id=space_id, space_id=space_id,
+                       data={"phase_id": phase_id})
 
 
 async def delete_phase(db, phase: Phase) -> None:

@@ -12,6 +12,7 @@ from node.spaces.models import SPACE_KINDS, Component, Space
 from node.spaces.service import get_space, list_spaces, space_components, space_phases
 from node.web.errors import user_error
 from node.web.render import render
+from node.notifications.follows import follow_state
 
 
 def _is_admin(request: web.Request) -> bool:
@@ -46,7 +47,8 @@ async def space_page(request: web.Request) -> web.Response:
     host = request.app[SETTINGS].base_url.split("://", 1)[-1]
     return render(request, "spaces/show.html",
                   {"space": space, "phases": phases, "components": components,
-                   "follow_handle": f"{space.slug}@{host}"})
+                   "follow_handle": f"{space.slug}@{host}",
+                   "follow": await follow_state(request, "space", space.id) if space.published else None})
 
 
 async def component_page(request: web.Request) -> web.StreamResponse:

@@ -40,6 +40,7 @@ from node.web.sessions import COOKIE_NAME as SESSION_COOKIE
 PRIVATE_TABLES = frozenset({
     "web_sessions", "login_attempts", "password_reset_tokens", "inbox_activities",
     "outbox_activities", "deliveries", "delivery_hosts", "published_events",
+    "notifications", "notified_events", "follows",
 })
 # Pages differ by visitor only through what the key holds; these headers tell other caches so.
 VARY = "Accept, Accept-Language, Cookie"
@@ -68,6 +69,7 @@ class PageCache:
         self.ttl, self.max_entries, self.max_bytes = ttl, max_entries, max_bytes
         self.clock = clock  # replaceable in tests
         self.placeholder = secrets.token_hex(32)  # as long as a real token; unguessable
+        self._placeholder = self.placeholder.encode()
         self.generation = 0
         self.hits = self.misses = 0
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
@@ -106,7 +108,7 @@ class PageCache:
         if generation != self.generation or len(body) > self.max_bytes // 4:
             return
         self._drop(key)
-        entry = Entry(tuple(body.split(self.placeholder.encode())), headers, self.clock() + self.ttl, len(body))
+        entry = Entry(tuple(body.split(self._placeholder)), headers, self.clock() + self.ttl, len(body))
         self._entries[key] = entry
         self._bytes += entry.size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
@@ -223,8 +225,7 @@ async def page_cache_middleware(request: web.Request, handler):
     key = _key(request)
     entry = cache.get(key)
     if entry is not None:
-        response = web.Response(body=token.encode().join(entry.parts), headers=entry.headers)
-        return response
+        return web.Response(body=token.encode().join(entry.parts), headers=entry.headers)
     generation = cache.generation
     request[CSRF_TOKEN] = cache.placeholder
     try:
@@ -239,6 +240,7 @@ async def page_cache_middleware(request: web.Request, handler):
         if (response.status == 200 and not response.cookies and "Set-Cookie" not in response.headers
                 and request.get(USER) is None):
             cache.put(key, body, tuple(response.headers.items()), generation)
-    if cache.placeholder.encode() in body:
-        response.body = body.replace(cache.placeholder.encode(), token.encode())
+    placeholder = cache.placeholder.encode()
+    if placeholder in body:
+        response.body = body.replace(placeholder, token.encode())
     return response

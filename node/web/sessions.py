@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from node.accounts.models import User, WebSession
 from node.db.base import utcnow
@@ -20,10 +20,20 @@ from node.db.base import utcnow
 COOKIE_NAME = "civicnode_session"
 # The session's user, read in the same query as the session (node.web.context uses it).
 SESSION_USER = web.RequestKey("session_user", object)
+# The user's unread notifications, counted in that same query (the header shows it).
+UNREAD_NOTIFICATIONS = web.RequestKey("unread_notifications", int)
 
 
 def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _unread():
+    from node.notifications.models import Notification
+
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == WebSession.user_id, Notification.read_at.is_(None))
+            .scalar_subquery())
 
 
 class DatabaseStorage(AbstractStorage):
@@ -37,11 +47,12 @@ class DatabaseStorage(AbstractStorage):
         if not key or len(key) > 128:
             return Session(None, data=None, new=True, max_age=self.max_age)
         async with self._db() as db:
-            found = (await db.execute(select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
+            found = (await db.execute(select(WebSession, User, _unread())
+                                      .outerjoin(User, User.id == WebSession.user_id)
                                       .where(WebSession.key == key_digest(key)))).first()
         if found is None or found[0].expires_at <= utcnow():
             return Session(None, data=None, new=True, max_age=self.max_age)
-        row, request[SESSION_USER] = found
+        row, request[SESSION_USER], request[UNREAD_NOTIFICATIONS] = found
         return Session(key, data=row.data, new=False, max_age=self.max_age)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse,

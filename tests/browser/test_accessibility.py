@@ -20,6 +20,8 @@ pytestmark = pytest.mark.browser
     ("register", "/register", 200),
     ("login", "/login", 200),
     ("password reset request", "/password/forgot", 200),
+    ("search results", "/search?q=budget", 200),
+    ("search without words", "/search?q=", 200),
     ("not found", "/no-such-page", 404),
 ])
 def test_public_page_is_accessible(page, name, path, status):

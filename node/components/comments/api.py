@@ -10,6 +10,7 @@ from node.api.views import json
 from node.appkeys import DB, SETTINGS
 from node.components.comments.models import ALIGNMENTS, Comment
 from node.components.comments.registry import load_target
+from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
 
@@ -43,7 +44,8 @@ async def list_comments(request: web.Request) -> web.Response:
         commentable_id = int(request.query.get("commentable_id", ""))
     except ValueError:
         raise user_error(400, "commentable_type and commentable_id (a whole number) are required.") from None
-    where = (Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id)
+    where = (Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id,
+             not_hidden("comment", Comment.id), not_hidden("comment", Comment.parent_id))
     async with request.app[DB]() as db:
         target = await load_target(db, commentable_type, commentable_id)
         if target is None or not target.published:

@@ -9,6 +9,7 @@ from node.activitypub.follows import Position, after_position, register_snapshot
 from node.activitypub.publisher import Publication, PublishContext, register_publisher
 from node.components.comments.activities import comment_id, comment_to_note
 from node.components.comments.models import Comment
+from node.moderation.visibility import not_hidden
 from node.components.comments.registry import load_target
 from node.spaces.models import Space
 
@@ -42,7 +43,7 @@ async def build(db, event, ctx: PublishContext) -> Publication | None:
 
 
 async def snapshot(db, space: Space, ctx: PublishContext, position, limit: int):
-    query = (_query().where(Comment.space_id == space.id, Comment.deleted_at.is_(None))
+    query = (_query().where(Comment.space_id == space.id, Comment.deleted_at.is_(None), not_hidden("comment", Comment.id))
              .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit))
     query = query.where(after_position(Comment.created_at, Comment.id, "comment", position))
     out = []

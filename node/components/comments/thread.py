@@ -15,6 +15,7 @@ from node.components.comments.models import Comment, CommentVote
 from node.components.comments.registry import CommentTarget
 from node.components.comments.service import BODY_LIMIT, can_delete, can_edit
 from node.i18n import N_
+from node.moderation.visibility import not_hidden
 from node.web.text import render_text
 
 ORDERS = {"older": N_("Older first"), "recent": N_("Most recent first"), "best": N_("Best rated first")}
@@ -63,7 +64,8 @@ async def load_thread(db, commentable_type: str, commentable_id: int, order: str
     """The root comments of a commentable, each with its replies, in `order` at every level."""
     query = (select(Comment, User.nickname, User.username)
              .outerjoin(User, User.id == Comment.author_id)
-             .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id))
+             .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id,
+                    not_hidden("comment", Comment.id)))
     if viewer is not None:  # the viewer's own votes, in the same round trip
         query = query.add_columns(CommentVote.value).outerjoin(
             CommentVote, and_(CommentVote.comment_id == Comment.id, CommentVote.user_id == viewer.id))
@@ -73,6 +75,8 @@ async def load_thread(db, commentable_type: str, commentable_id: int, order: str
     roots: list[CommentNode] = []
     for node in nodes.values():
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
+        if node.comment.parent_id and parent is None:
+            continue  # under a hidden comment: hidden with it (node.moderation)
         (parent.children if parent else roots).append(node)
     for node in nodes.values():
         _sort(node.children, order)

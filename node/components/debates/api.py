@@ -12,6 +12,7 @@ from node.components import comments
 from node.components.debates.models import Debate
 from node.components.debates.service import debate_path
 from node.spaces.models import Component, Space
+from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
 PUBLIC = (Space.published.is_(True), Component.published.is_(True), Component.kind == "debates")
@@ -46,7 +47,7 @@ def debate_json(debate: Debate, slug: str, username: str | None, nickname: str |
 def _query():
     return (select(Debate, Space.slug, User.username, User.nickname)
             .join(Component, Component.id == Debate.component_id).join(Space, Space.id == Debate.space_id)
-            .outerjoin(User, User.id == Debate.author_id).where(*PUBLIC))
+            .outerjoin(User, User.id == Debate.author_id).where(*PUBLIC, not_hidden("debate", Debate.id)))
 
 
 async def space_debates(request: web.Request) -> web.Response:

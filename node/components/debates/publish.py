@@ -10,6 +10,7 @@ from node.components.comments import publish as _comments  # noqa: F401  (its co
 from node.activitypub.publisher import Publication, PublishContext, register_publisher
 from node.components.debates.activities import debate_to_note
 from node.components.debates.models import Debate
+from node.moderation.visibility import not_hidden
 from node.spaces.models import Component, Space
 
 KINDS = {"debate.created": "Create", "debate.updated": "Update", "debate.edited": "Update",
@@ -35,7 +36,7 @@ async def build(db, event, ctx: PublishContext) -> Publication | None:
 
 
 async def snapshot(db, space: Space, ctx: PublishContext, position, limit: int):
-    query = _query().where(Debate.space_id == space.id).order_by(Debate.created_at.desc(), Debate.id.desc()).limit(limit)
+    query = _query().where(Debate.space_id == space.id, not_hidden("debate", Debate.id)).order_by(Debate.created_at.desc(), Debate.id.desc()).limit(limit)
     query = query.where(after_position(Debate.created_at, Debate.id, "debate", position))
     return [(Position(debate.created_at, "debate", debate.id),
              _publication(debate, username, row_space, ctx, "Create"))

@@ -14,6 +14,7 @@ from node.i18n import N_
 from node.spaces.models import Component, Space
 from node.spaces.service import clean_translated, too_long
 from node.components.debates.models import Debate
+from node.moderation.visibility import not_hidden
 
 DEFAULT_SETTINGS = {"users_can_create": False, "comments_enabled": True, "max_depth": DEFAULT_MAX_DEPTH}
 LIMITS = {"title": 150, "description": 10_000, "instructions": 5_000, "conclusion": 10_000}
@@ -157,7 +158,7 @@ async def close_debate(db, debate: Debate, conclusion: dict, *, actor_id: int | 
 
 
 async def list_debates(db, component_id: int, state: str, offset: int, limit: int) -> tuple[list, int]:
-    where = [Debate.component_id == component_id]
+    where = [Debate.component_id == component_id, not_hidden("debate", Debate.id)]
     if state == "open":
         where.append(Debate.closed_at.is_(None))
     elif state == "closed":

@@ -20,7 +20,9 @@ from node.spaces.models import Component, Space
 from node.spaces.views import visible_space
 from node.web.cache import cache_routes
 from node.web.errors import user_error
+from node.moderation.visibility import not_hidden
 from node.web.render import render
+from node.notifications.follows import follow_state
 
 PER_PAGE = 20
 BASE = "/spaces/{slug}/c/{component_id:\\d+}/debates"
@@ -47,7 +49,8 @@ async def load_debate(request: web.Request, db):
         select(Space, Component, Debate).join(Component, Component.space_id == Space.id)
         .join(Debate, Debate.component_id == Component.id)
         .where(Space.slug == request.match_info["slug"], Component.id == int(request.match_info["component_id"]),
-               Component.kind == "debates", Debate.id == int(request.match_info["debate_id"])))).first()
+               Component.kind == "debates", Debate.id == int(request.match_info["debate_id"]),
+               not_hidden("debate", Debate.id)))).first()
     if row is None or (not (row[0].published and row[1].published) and not is_admin(request)):
         # Tell apart "no such space/component" from "no such debate", as the other pages do.
         await load_component(request, db)
@@ -84,7 +87,8 @@ async def show(request: web.Request) -> web.Response:
     return render(request, "components/debates/show.html", {
         **context, "space": space, "component": component, "debate": debate, "author": author,
         "is_admin": is_admin(request), "can_edit": edit_refusal(user, debate, component) is None,
-        "can_close": close_refusal(user, debate, component) is None})
+        "can_close": close_refusal(user, debate, component) is None,
+        "follow": await follow_state(request, "debate", debate.id)})
 
 
 async def new(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from node.components.proposals.models import STATES, Proposal, ProposalVersion
 from node.components.proposals.settings import counts_visible, settings_of
 from node.components.proposals.versions import author_uri, iso_utc
 from node.spaces.models import Component, Phase, Space
+from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
 MAX_ID = 2**31 - 1
@@ -52,7 +53,7 @@ def _base_query():
             .join(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
                                         ProposalVersion.number == Proposal.version_number))
             .join(Component, Component.id == Proposal.component_id)
-            .where(Component.published.is_(True)))
+            .where(Component.published.is_(True), not_hidden("proposal", Proposal.id)))
 
 
 async def _visibility(db, space: Space) -> dict[int, bool]:

@@ -11,6 +11,7 @@ from node.components.proposals.models import Proposal
 from node.i18n import N_
 from node.spaces.models import Component, Phase
 from node.spaces.views import visible_space
+from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
 # Short codes in the redirect after a successful POST (?done=...), no session state needed.
@@ -77,7 +78,7 @@ async def load_proposal(request: web.Request, db, *, for_update: bool = False):
     proposal_id = id_param(request, "proposal_id")
     space = await visible_space(request, db)
     query = (select(Proposal, User).outerjoin(User, User.id == Proposal.author_id)
-             .where(Proposal.id == proposal_id, Proposal.space_id == space.id))
+             .where(Proposal.id == proposal_id, Proposal.space_id == space.id, not_hidden("proposal", Proposal.id)))
     row = (await db.execute(query)).first()
     if row is None:
         raise user_error(404, "This proposal does not exist.")

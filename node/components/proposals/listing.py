@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 
 from node.accounts.models import User
 from node.components.proposals.models import STATES, Proposal, Support
+from node.moderation.visibility import not_hidden
 
 PER_PAGE = 20
 EXCERPT = 280
@@ -59,7 +60,7 @@ def parse_list_query(query, cookies, settings: dict, counts_shown: bool, logged_
 
 
 def _filters(component_id: int, lq: ListQuery, user_id: int | None) -> list:
-    where = [Proposal.component_id == component_id]
+    where = [Proposal.component_id == component_id, not_hidden("proposal", Proposal.id)]
     where.append(Proposal.state == lq.state if lq.state else Proposal.state != "withdrawn")
     if lq.category:
         where.append(Proposal.category == lq.category)

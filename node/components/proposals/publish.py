@@ -11,6 +11,7 @@ from node.components.comments import publish as _comments  # noqa: F401  (its co
 from node.activitypub.publisher import Publication, PublishContext, register_publisher
 from node.components.proposals.activities import proposal_to_article
 from node.components.proposals.models import Proposal, ProposalVersion
+from node.moderation.visibility import not_hidden
 from node.components.proposals.settings import counts_visible, settings_of
 from node.spaces.models import Component, Phase, Space
 
@@ -50,7 +51,7 @@ async def build(db, event, ctx: PublishContext) -> Publication | None:
 
 
 async def snapshot(db, space: Space, ctx: PublishContext, position, limit: int):
-    query = (_query().where(Proposal.space_id == space.id,
+    query = (_query().where(Proposal.space_id == space.id, not_hidden("proposal", Proposal.id),
                             after_position(Proposal.created_at, Proposal.id, "proposal", position))
              .order_by(Proposal.created_at.desc(), Proposal.id.desc()).limit(limit))
     rows = (await db.execute(query)).all()

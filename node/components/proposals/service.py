@@ -15,6 +15,7 @@ from node.components.proposals.settings import settings_of
 from node.components.proposals.versions import add_version, now_seconds
 from node.events import record_event
 from node.i18n import N_
+from node.moderation.log import log_action
 
 LIMITS = {"title": (10, 150), "body": (15, 10_000), "category": (0, 100), "address": (0, 200),
           "answer": (0, 10_000)}
@@ -182,4 +183,5 @@ async def answer_proposal(db, proposal: Proposal, *, user, state: str, answer: s
     proposal.answered_at = None if state == "not_answered" else datetime.now(timezone.utc)
     await record_proposal_event(db, "proposal.answered", proposal, actor_id=user.id,
                                 state=state, previous=previous, answer=answer)
+    await log_action(db, user, "proposal.answer", subject_type="proposal", subject_id=proposal.id, data={"state": state})
     await db.flush()

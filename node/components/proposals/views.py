@@ -23,6 +23,7 @@ from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
+from node.notifications.follows import follow_state
 from node.web.render import render
 
 # Extra sections under a proposal, after the comments (for later capabilities):
@@ -82,7 +83,8 @@ async def show(request: web.Request) -> web.Response:
         "supports_open": supports_open(settings, phase_id),
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
         "is_admin": is_admin(request), "can_answer": can_answer, "sections": [s for s in sections if s],
-        "done": done_message(request), "errors": {}, "values": {}, **comments})
+        "done": done_message(request), "errors": {}, "values": {}, **comments,
+        "follow": await follow_state(request, "proposal", proposal.id)})
 
 
 async def history(request: web.Request) -> web.Response:

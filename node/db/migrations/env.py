@@ -13,10 +13,19 @@ from node.db.engine import make_engine
 target_metadata = Base.metadata
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    # The search indexes of migration 0002 are not in the models (node.search): FTS5 tables on
+    # SQLite, a generated tsvector column on PostgreSQL. Autogenerate must not drop them.
+    if type_ == "table":
+        return not (name or "").startswith("search_index")
+    return name not in ("search_vector", "ix_search_documents_search_vector")
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=_include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

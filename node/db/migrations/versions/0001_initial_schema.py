@@ -163,10 +163,29 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notification_email', sa.String(length=16), server_default='daily', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('admin_actions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_admin_actions_actor_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_admin_actions'))
+    )
+    with op.batch_alter_table('admin_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_admin_actions_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_admin_actions_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_admin_actions_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_admin_actions_subject', ['subject_type', 'subject_id'], unique=False)
+
     op.create_table('components',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('space_id', sa.Integer(), nullable=False),
@@ -222,6 +241,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_events_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_space_id'), ['space_id'], unique=False)
         batch_op.create_index('ix_events_subject', ['subject_type', 'subject_id'], unique=False)
+
+    op.create_table('follows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('subject_type', sa.String(length=16), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_follows_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follows')),
+    sa.UniqueConstraint('user_id', 'subject_type', 'subject_id', name=op.f('uq_follows_user_id'))
+    )
+    with op.batch_alter_table('follows', schema=None) as batch_op:
+        batch_op.create_index('ix_follows_subject', ['subject_type', 'subject_id'], unique=False)
+
+    op.create_table('moderations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=True),
+    sa.Column('report_count', sa.Integer(), nullable=False),
+    sa.Column('hidden_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hidden_by_id', sa.Integer(), nullable=True),
+    sa.Column('hidden_reason', sa.Text(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['hidden_by_id'], ['users.id'], name=op.f('fk_moderations_hidden_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_moderations_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderations')),
+    sa.UniqueConstraint('subject_type', 'subject_id', name='uq_moderations_subject')
+    )
+    with op.batch_alter_table('moderations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_moderations_hidden_at'), ['hidden_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_moderations_space_id'), ['space_id'], unique=False)
 
     op.create_table('password_reset_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -328,6 +380,17 @@ def upgrade() -> None:
     with op.batch_alter_table('space_roles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_space_roles_user_id'), ['user_id'], unique=False)
 
+    op.create_table('user_blocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('blocked_by_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['blocked_by_id'], ['users.id'], name=op.f('fk_user_blocks_blocked_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_blocks_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_blocks')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_user_blocks_user_id'))
+    )
     op.create_table('web_sessions',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -396,6 +459,50 @@ def upgrade() -> None:
         batch_op.create_index('ix_debates_component_closed', ['component_id', 'closed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_debates_space_id'), ['space_id'], unique=False)
 
+    op.create_table('moderation_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('moderation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['moderation_id'], ['moderations.id'], name=op.f('fk_moderation_reports_moderation_id_moderations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_moderation_reports_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_reports')),
+    sa.UniqueConstraint('moderation_id', 'user_id', name='uq_moderation_reports_user')
+    )
+    with op.batch_alter_table('moderation_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_moderation_reports_moderation_id'), ['moderation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_moderation_reports_user_id'), ['user_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('emailed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_notifications_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_notifications_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('user_id', 'event_id', name=op.f('uq_notifications_user_id'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
+
+    op.create_table('notified_events',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('handled_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_notified_events_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_notified_events'))
+    )
     op.create_table('proposals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('component_id', sa.Integer(), nullable=False),
@@ -432,6 +539,29 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_published_events_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_published_events'))
     )
+    op.create_table('search_documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_type', sa.String(length=16), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=True),
+    sa.Column('parent_type', sa.String(length=32), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('title_text', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_search_documents_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_search_documents_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_documents')),
+    sa.UniqueConstraint('item_type', 'item_id', name=op.f('uq_search_documents_item_type'))
+    )
+    with op.batch_alter_table('search_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_search_documents_component_id'), ['component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_documents_space_id'), ['space_id'], unique=False)
+
     op.create_table('comment_votes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('comment_id', sa.Integer(), nullable=False),
@@ -516,6 +646,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comment_votes_user_id'))
 
     op.drop_table('comment_votes')
+    with op.batch_alter_table('search_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_documents_space_id'))
+        batch_op.drop_index(batch_op.f('ix_search_documents_component_id'))
+
+    op.drop_table('search_documents')
     op.drop_table('published_events')
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposals_space_id'))
@@ -526,6 +661,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_proposals_author_id'))
 
     op.drop_table('proposals')
+    op.drop_table('notified_events')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_unread')
+        batch_op.drop_index(batch_op.f('ix_notifications_event_id'))
+        batch_op.drop_index(batch_op.f('ix_notifications_created_at'))
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('moderation_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_moderation_reports_user_id'))
+        batch_op.drop_index(batch_op.f('ix_moderation_reports_moderation_id'))
+
+    op.drop_table('moderation_reports')
     with op.batch_alter_table('debates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_debates_space_id'))
         batch_op.drop_index('ix_debates_component_closed')
@@ -545,6 +692,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
 
     op.drop_table('web_sessions')
+    op.drop_table('user_blocks')
     with op.batch_alter_table('space_roles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_space_roles_user_id'))
 
@@ -572,6 +720,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_password_reset_tokens_user_id'))
 
     op.drop_table('password_reset_tokens')
+    with op.batch_alter_table('moderations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_moderations_space_id'))
+        batch_op.drop_index(batch_op.f('ix_moderations_hidden_at'))
+
+    op.drop_table('moderations')
+    with op.batch_alter_table('follows', schema=None) as batch_op:
+        batch_op.drop_index('ix_follows_subject')
+
+    op.drop_table('follows')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_subject')
         batch_op.drop_index(batch_op.f('ix_events_space_id'))
@@ -588,6 +745,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_components_space_id'))
 
     op.drop_table('components')
+    with op.batch_alter_table('admin_actions', schema=None) as batch_op:
+        batch_op.drop_index('ix_admin_actions_subject')
+        batch_op.drop_index(batch_op.f('ix_admin_actions_created_at'))
+        batch_op.drop_index(batch_op.f('ix_admin_actions_actor_id'))
+        batch_op.drop_index(batch_op.f('ix_admin_actions_action'))
+
+    op.drop_table('admin_actions')
     op.drop_table('users')
     op.drop_table('spaces')
     with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
