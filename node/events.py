@@ -5,6 +5,8 @@ notifications capability reads this table to tell authors and followers. Append-
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String
@@ -58,3 +60,57 @@ def _notify_after_commit(db) -> None:
             callback()
 
     sqlalchemy_event.listen(session, "after_commit", after_commit, once=True)
+
+
+class EventProcessor:
+    """A background task of `civicnode serve` that handles committed events (the federation
+    publisher, the notifier): woken when a transaction that recorded events commits, and every
+    ``poll_seconds`` for events committed by other processes.  Subclasses implement
+    ``run_round()``, which handles what is pending; an exception is logged and retried next round."""
+
+    def __init__(self, poll_seconds: float):
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def run_round(self) -> None:
+        raise NotImplementedError
+
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        on_events_committed(self.wake, add=True)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        on_events_committed(self.wake, add=False)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def until_idle(self, timeout: float = 30.0) -> None:
+        """Return once a round that began after this call has finished with nothing new to do
+        (tests, `civicnode demo`)."""
+        self.wake()
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()  # before the round: a wake during it is not lost
+            try:
+                await self.run_round()
+            except Exception:
+                logging.getLogger(f"civicnode.{type(self).__name__.lower()}").exception("handling events failed")
+            if not self._wake.is_set():
+                self._idle.set()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass

@@ -19,7 +19,6 @@ sends current state through its outbox collection instead).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from sqlalchemy import exists, insert, select
 from node.activitypub.follow_models import PublishedEvent, SpaceFollower
 from node.appkeys import DB, NODE_INFO, SETTINGS
 from node.db.base import utcnow
-from node.events import Event, on_events_committed
+from node.events import Event, EventProcessor
 from node.moderation.visibility import is_hidden
 
 log = logging.getLogger("civicnode.publisher")
@@ -164,53 +163,16 @@ async def publish_pending(sessionmaker, ctx: PublishContext, *, limit: int = BAT
     return len(events)
 
 
-class Publisher:
-    """Runs in `civicnode serve`: woken when a transaction that recorded events commits, and
-    every POLL_SECONDS for events committed elsewhere."""
+class Publisher(EventProcessor):
+    """Runs in `civicnode serve` (node.events.EventProcessor)."""
 
     def __init__(self, sessionmaker, context: Callable[[], PublishContext], poll_seconds: float = POLL_SECONDS):
-        self.sessionmaker, self.context, self.poll_seconds = sessionmaker, context, poll_seconds
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        super().__init__(poll_seconds)
+        self.sessionmaker, self.context = sessionmaker, context
 
-    def wake(self) -> None:
-        self._idle.clear()
-        self._wake.set()
-
-    def start(self) -> None:
-        on_events_committed(self.wake, add=True)
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        on_events_committed(self.wake, add=False)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def until_idle(self) -> None:
-        """Return once every event committed before the call has been handled (for tests and
-        `civicnode demo`)."""
-        self.wake()
-        await self._idle.wait()
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                while await publish_pending(self.sessionmaker, self.context()) == BATCH:
-                    pass
-            except Exception:  # a bad event must not stop federation; it is retried next round
-                log.exception("publishing events failed")
-            if not self._wake.is_set():
-                self._idle.set()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+    async def run_round(self) -> None:
+        while await publish_pending(self.sessionmaker, self.context()) == BATCH:
+            pass
 
 
 PUBLISHER = web.AppKey("publisher", dict)

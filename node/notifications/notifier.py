@@ -8,7 +8,6 @@ slower one, which finds nothing left to do on its next round).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -18,7 +17,7 @@ from sqlalchemy import exists, false, insert, select, update
 
 from node.appkeys import CATALOGS, DB, NODE_INFO, SETTINGS
 from node.db.base import utcnow
-from node.events import Event, on_events_committed
+from node.events import Event, EventProcessor
 from node.notifications.dispatch import KINDS, notify_event
 from node.notifications.mails import MailContext, send_digests, send_immediate
 from node.notifications.models import NotifiedEvent
@@ -58,39 +57,15 @@ async def notify_pending(sessionmaker, *, limit: int = BATCH) -> tuple[int, int]
     return len(events), notified
 
 
-class Notifier:
-    """Woken when a transaction that recorded events commits, and every POLL_SECONDS."""
+class Notifier(EventProcessor):
+    """Runs in `civicnode serve` (node.events.EventProcessor); also sends due digests hourly."""
 
     def __init__(self, sessionmaker, mail_context, poll_seconds: float = POLL_SECONDS):
-        self.sessionmaker, self.mail_context, self.poll_seconds = sessionmaker, mail_context, poll_seconds
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        super().__init__(poll_seconds)
+        self.sessionmaker, self.mail_context = sessionmaker, mail_context
         self._digest_checked = time.monotonic()  # not at start: a restart loop must not mail
 
-    def wake(self) -> None:
-        self._idle.clear()
-        self._wake.set()
-
-    def start(self) -> None:
-        on_events_committed(self.wake, add=True)
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        on_events_committed(self.wake, add=False)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def until_idle(self) -> None:
-        """Return once every event committed before the call is handled and its mails sent."""
-        self.wake()
-        await self._idle.wait()
-
-    async def _round(self) -> None:
+    async def run_round(self) -> None:
         notified = 0
         while True:
             handled, told = await notify_pending(self.sessionmaker)
@@ -102,20 +77,6 @@ class Notifier:
         if time.monotonic() - self._digest_checked >= DIGEST_CHECK_SECONDS:
             self._digest_checked = time.monotonic()
             await send_digests(self.sessionmaker, self.mail_context())
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self._round()
-            except Exception:  # retried next round
-                log.exception("notifying events failed")
-            if not self._wake.is_set():
-                self._idle.set()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
 
 
 NOTIFIER = web.AppKey("notifier", dict)
