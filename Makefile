@@ -18,7 +18,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/test-setup
-	$(PY) -m pytest
+	# -u: CI shows every result as it comes, so a stopped run shows where it stopped.
+	$(PY) -u -m pytest
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py

@@ -34,16 +34,18 @@ def _route_setups():
     from node.activitypub.following import setup_routes as following
     from node.activitypub.inbox import setup_routes as inbox
     from node.activitypub.worker import setup_delivery as delivery
-    from node.admin.views import setup_routes as admin
+    from node.admin.routes import setup_routes as admin
     from node.api import setup_routes as api
-    from node.moderation.views import setup_routes as moderation
-    from node.notifications.views import setup_routes as notifications
+    from node.moderation.routes import setup_routes as moderation
+    from node.notifications.routes import setup_routes as notifications
     from node.opendata.routes import setup_routes as opendata
-    from node.search.views import setup_routes as search
+    from node.search.routes import setup_routes as search
     from node.spaces.views import setup_routes as spaces
+    from node.verification.views import setup_routes as verification
+    from node.groups.views import setup_routes as groups
 
     return [accounts, spaces, admin, api, opendata, search, activitypub, inbox, following, delivery, moderation,
-            notifications]
+            notifications, verification, groups]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:

@@ -68,6 +68,12 @@ class Settings:
     page_cache_seconds: int = 5
     page_cache_entries: int = 512
     moderation_hide_threshold: int = 3  # reports that hide an item until a moderator decides
+    # Verification (node.verification): days an authorisation holds once granted, per handler
+    # (0: until revoked), and failed census checks or confirmation mails per account per day.
+    census_validity_days: int = 365
+    manual_validity_days: int = 0
+    email_domain_validity_days: int = 365
+    verification_max_attempts: int = 5
     extra: dict = field(default_factory=dict)
 
     @property

@@ -6,6 +6,7 @@ notifications capability reads this table to tell authors and followers. Append-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, UTCDateTime, utcnow
+from node.db.engine import EVENT_LISTENERS
 
 
 class Event(Base):
@@ -40,23 +42,26 @@ async def record_event(db, kind: str, *, subject_type: str, subject_id: int, act
     return event
 
 
-# Callables told when a transaction that recorded events commits (the federation publisher).
-_listeners: set = set()
-
-
-def on_events_committed(callback, *, add: bool = True) -> None:
-    (_listeners.add if add else _listeners.discard)(callback)
+def on_events_committed(sessionmaker, callback, *, add: bool = True) -> None:
+    """Call `callback` after each commit, through a session of `sessionmaker`, that recorded
+    events.  The set lives in the sessionmaker's session info (node.db.make_sessionmaker), so two
+    nodes in one process (tests, `civicnode demo`) never wake each other's processors."""
+    listeners = sessionmaker.kw.get("info", {}).get(EVENT_LISTENERS)
+    if listeners is None:
+        raise ValueError("this sessionmaker was not made by node.db.make_sessionmaker")
+    (listeners.add if add else listeners.discard)(callback)
 
 
 def _notify_after_commit(db) -> None:
     session = getattr(db, "sync_session", db)
-    if not _listeners or session.info.get("civicnode_events_listener"):
+    listeners = session.info.get(EVENT_LISTENERS)
+    if not listeners or session.info.get("civicnode_events_listener"):
         return
     session.info["civicnode_events_listener"] = True
 
     def after_commit(sync_session) -> None:
         sync_session.info.pop("civicnode_events_listener", None)
-        for callback in list(_listeners):
+        for callback in list(listeners):
             callback()
 
     sqlalchemy_event.listen(session, "after_commit", after_commit, once=True)
@@ -68,10 +73,11 @@ class EventProcessor:
     ``poll_seconds`` for events committed by other processes.  Subclasses implement
     ``run_round()``, which handles what is pending; an exception is logged and retried next round."""
 
-    def __init__(self, poll_seconds: float):
-        self.poll_seconds = poll_seconds
+    def __init__(self, sessionmaker, poll_seconds: float, grace_seconds: float = 10.0):
+        self.sessionmaker, self.poll_seconds, self.grace_seconds = sessionmaker, poll_seconds, grace_seconds
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task | None = None
 
     async def run_round(self) -> None:
@@ -82,17 +88,23 @@ class EventProcessor:
         self._wake.set()
 
     def start(self) -> None:
-        on_events_committed(self.wake, add=True)
+        on_events_committed(self.sessionmaker, self.wake, add=True)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        on_events_committed(self.wake, add=False)
-        if self._task is not None:
+        """Let the round under way finish (up to grace_seconds), then end the loop.  Cancelling
+        in the middle of a round would abandon a transaction inside the database driver, where
+        SQLite keeps its write lock until the connection is reset."""
+        on_events_committed(self.sessionmaker, self.wake, add=False)
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _pending = await asyncio.wait([self._task], timeout=self.grace_seconds)
+        if not done:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def until_idle(self, timeout: float = 30.0) -> None:
         """Return once a round that began after this call has finished with nothing new to do
@@ -102,7 +114,7 @@ class EventProcessor:
             await self._idle.wait()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()  # before the round: a wake during it is not lost
             try:
                 await self.run_round()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -45,6 +44,8 @@ def build_message(settings: Settings, to: str, subject: str, body: str) -> Email
 
 
 def _send_smtp(settings: Settings, message: EmailMessage) -> None:
+    import smtplib  # here, not at start-up: about a megabyte an idle node does not need
+
     context = ssl.create_default_context()
     if settings.smtp_port == 465:
         client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT,

@@ -8,10 +8,12 @@ from node.activitypub.models import InboxActivity, InstancePolicy, RemoteActorRe
 from node.components.registry import import_component_models
 from node.db.base import Base  # noqa: F401
 from node.events import Event  # noqa: F401
+from node.groups.models import GroupMembership, UserGroup  # noqa: F401
 from node.moderation.models import AdminAction, Moderation, Report, UserBlock  # noqa: F401
 from node.nodemodels import ActorKey, NodeSetting  # noqa: F401
 from node.notifications.models import Follow, Notification, NotifiedEvent  # noqa: F401
 from node.search.models import SearchDocument  # noqa: F401
 from node.spaces.models import Component, Phase, Space  # noqa: F401
+from node.verification.models import Authorisation, CensusEntry, VerificationAttempt  # noqa: F401
 
 import_component_models()

@@ -6,8 +6,10 @@ saying how to install them (scripts/test-setup does it); it is never silently sk
 """
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import os
+import sys
 
 import pytest
 import pytest_asyncio
@@ -23,6 +25,12 @@ from tests.helpers import WebClient
 
 BACKENDS = os.environ.get("CIVICNODE_TEST_BACKENDS", "sqlite,postgresql").split(",")
 _database_numbers = itertools.count(1)
+
+
+def pytest_unconfigure(config):
+    # After the summary only interpreter shutdown remains; a thread that never ends would keep the
+    # process (and CI) waiting silently, so after two minutes print every stack and exit non-zero.
+    faulthandler.dump_traceback_later(120, exit=True, file=sys.stderr)
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +51,11 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'civicnode.db'}"
     cluster = request.getfixturevalue("pg_cluster")
-    return cluster.new_database(f"test_{next(_database_numbers)}")
+    name = f"test_{next(_database_numbers)}"
+    url = cluster.new_database(name)
+    # Dropped at once: a thousand leftover databases cost gigabytes and a long final clean-up.
+    request.addfinalizer(lambda: cluster.drop_database(name))
+    return url
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from node.accounts.models import ROLES, User
 from node.accounts.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from node.config import LOCALES
+from node.groups.models import UserGroup
 from node.i18n import N_
 from node.spaces.models import Space
 
@@ -67,7 +68,8 @@ async def create_user(db, *, username: str, email: str, password: str, nickname:
     if not errors:
         # Users and spaces share one actor namespace (acct:name@host in WebFinger).
         if (await db.scalar(select(User.id).where(User.username == username))
-                or await db.scalar(select(Space.id).where(Space.slug == username))):
+                or await db.scalar(select(Space.id).where(Space.slug == username))
+                or await db.scalar(select(UserGroup.id).where(UserGroup.nickname == username))):
             errors["username"] = N_("This name is already taken; choose another one.")
         if await db.scalar(select(User.id).where(User.email == email)):
             errors["email"] = N_("An account already uses this email address. Log in or reset your password.")

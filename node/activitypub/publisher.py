@@ -167,8 +167,8 @@ class Publisher(EventProcessor):
     """Runs in `civicnode serve` (node.events.EventProcessor)."""
 
     def __init__(self, sessionmaker, context: Callable[[], PublishContext], poll_seconds: float = POLL_SECONDS):
-        super().__init__(poll_seconds)
-        self.sessionmaker, self.context = sessionmaker, context
+        super().__init__(sessionmaker, poll_seconds)
+        self.context = context
 
     async def run_round(self) -> None:
         while await publish_pending(self.sessionmaker, self.context()) == BATCH:

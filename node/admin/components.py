@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from node.admin.forms import add_form, done_message, flat, form_values, int_param, redirect, translate_errors, translated
+from node.admin.forms import done_message, flat, form_values, int_param, redirect, translate_errors, translated
 from node.admin.spaces import load_space, render_overview
 from node.appkeys import DB, GETTEXT
 from node.components.registry import kinds
@@ -95,11 +95,3 @@ async def component_action(request: web.Request) -> web.Response:
             await delete_component(db, component)
             done = "deleted"
     raise redirect(request, "admin_space", done, space_id=space.id)
-
-
-def setup_routes(app: web.Application) -> None:
-    base = "/admin/spaces/{space_id:\\d+}/components"
-    app.router.add_post(base, component_add, name="admin_component_add")
-    add_form(app, base + "/{component_id:\\d+}", component_edit, "admin_component")
-    app.router.add_post(base + "/{component_id:\\d+}/{action:publish|unpublish|move|delete}",
-                        component_action, name="admin_component_action")

@@ -66,10 +66,3 @@ def int_param(request: web.Request, name: str) -> int:
 def redirect(request: web.Request, route: str, done: str | None = None, **parts) -> web.HTTPSeeOther:
     url = request.app.router[route].url_for(**{k: str(v) for k, v in parts.items()})
     return web.HTTPSeeOther(url.with_query(done=done) if done else url)
-
-
-def add_form(app: web.Application, path: str, handler, name: str) -> None:
-    """A page with a form: GET shows it, POST sends it (one named resource)."""
-    resource = app.router.add_resource(path, name=name)
-    resource.add_route("GET", handler)
-    resource.add_route("POST", handler)

@@ -62,10 +62,3 @@ async def remove_rule(request: web.Request) -> web.Response:
     form = await request.post()
     await request.app[POLICIES].remove(str(form.get("host", "")))
     raise redirect(request, "admin_instances", "deleted")
-
-
-def setup_routes(app: web.Application) -> None:
-    resource = app.router.add_resource("/admin/federation/servers", name="admin_instances")
-    resource.add_route("GET", instances)
-    resource.add_route("POST", instances)
-    app.router.add_post("/admin/federation/servers/remove", remove_rule, name="admin_instance_remove")

@@ -5,7 +5,7 @@ import re
 
 from aiohttp import web
 
-from node.admin.forms import add_form, done_message, flat, form_values, redirect, translate_errors, translated
+from node.admin.forms import done_message, flat, form_values, redirect, translate_errors, translated
 from node.appkeys import DB, NODE_INFO, USER
 from node.moderation.log import log_action
 from node.config import LOCALES
@@ -64,7 +64,3 @@ async def node_settings(request: web.Request) -> web.Response:
     return render(request, "admin/node.html",
                   {"values": values, "errors": translate_errors(request, errors), "done": done_message(request)},
                   status=422 if errors else 200)
-
-
-def setup_routes(app: web.Application) -> None:
-    add_form(app, "/admin/settings", node_settings, "admin_node")

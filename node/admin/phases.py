@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from node.admin.forms import add_form, flat, form_values, int_param, redirect, translate_errors, translated
+from node.admin.forms import flat, form_values, int_param, redirect, translate_errors, translated
 from node.admin.spaces import load_space
 from node.appkeys import DB
 from node.spaces.models import Phase
@@ -76,11 +76,3 @@ async def phase_action(request: web.Request) -> web.Response:
             await delete_phase(db, phase)
             done = "deleted"
     raise redirect(request, "admin_space", done, space_id=space.id)
-
-
-def setup_routes(app: web.Application) -> None:
-    base = "/admin/spaces/{space_id:\\d+}/phases"
-    add_form(app, base + "/new", phase_form, "admin_phase_new")
-    add_form(app, base + "/{phase_id:\\d+}", phase_form, "admin_phase_edit")
-    app.router.add_post(base + "/{phase_id:\\d+}/{action:activate|move|delete}", phase_action,
-                        name="admin_phase_action")

@@ -34,9 +34,3 @@ async def role_remove(request: web.Request) -> web.Response:
     except SpaceError as exc:
         return await render_overview(request, translate_errors(request, exc.errors), status=409)
     raise redirect(request, "admin_space", "role_removed", space_id=space.id)
-
-
-def setup_routes(app: web.Application) -> None:
-    base = "/admin/spaces/{space_id:\\d+}/roles"
-    app.router.add_post(base, role_add, name="admin_space_role_add")
-    app.router.add_post(base + "/{role_id:\\d+}/delete", role_remove, name="admin_space_role_remove")

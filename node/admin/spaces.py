@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from node.admin.forms import (add_form, done_message, flat, form_values, int_param, redirect,
+from node.admin.forms import (done_message, flat, form_values, int_param, redirect,
                               translate_errors, translated)
 from node.appkeys import DB, NODE_INFO
 from node.components.registry import kinds
@@ -114,11 +114,3 @@ async def space_publish(request: web.Request) -> web.Response:
         space = await load_space(request, db)
         await set_published(db, space, published)
     raise redirect(request, "admin_space", "published" if published else "unpublished", space_id=space.id)
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/spaces", spaces_list, name="admin_spaces")
-    add_form(app, "/admin/spaces/new", space_new, "admin_space_new")
-    app.router.add_get("/admin/spaces/{space_id:\\d+}", space_overview, name="admin_space")
-    add_form(app, "/admin/spaces/{space_id:\\d+}/edit", space_edit, "admin_space_edit")
-    app.router.add_post("/admin/spaces/{space_id:\\d+}/publish", space_publish, name="admin_space_publish")

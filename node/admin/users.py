@@ -79,8 +79,3 @@ async def user_role(request: web.Request) -> web.Response:
         # They just gave up the admin area; send them somewhere they may still go.
         raise web.HTTPSeeOther(request.app.router["home"].url_for())
     raise redirect(request, "admin_users", "role")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/users", users_list, name="admin_users")
-    app.router.add_post("/admin/users/{user_id:\\d+}/role", user_role, name="admin_user_role")

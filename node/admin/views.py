@@ -1,12 +1,11 @@
-"""The admin area: routes of every part, and the dashboard. Every handler starts with
-require_admin (anonymous visitors are sent to log in, others get 403)."""
+"""The admin dashboard (the routes of every admin page are in node.admin.routes). Every admin
+handler starts with require_admin (anonymous visitors are sent to log in, others get 403)."""
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import func, select
 
 from node.accounts.models import User
-from node.admin import components, instances, node, phases, space_roles, spaces, users
 from node.admin.forms import done_message
 from node.appkeys import DB
 from node.spaces.models import Component, Phase, Space
@@ -32,9 +31,3 @@ async def dashboard(request: web.Request) -> web.Response:
             "moderators": await count(User, User.role == "moderator"),
         }
     return render(request, "admin/home.html", {"counts": counts, "done": done_message(request)})
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/admin", dashboard, name="admin_home")
-    for part in (node, spaces, phases, components, space_roles, users, instances):
-        part.setup_routes(app)

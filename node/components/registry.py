@@ -41,6 +41,9 @@ class ComponentKind:
     # Module that registers the kind's federation mapping (node.activitypub.publisher
     # register_publisher / node.activitypub.follows register_snapshot); imported at start-up.
     publish_module: str | None = None
+    # What residents do in the component that node.permissions can restrict: (action name,
+    # English gettext msgid naming it as an infinitive phrase, e.g. "support proposals").
+    actions: tuple[tuple[str, str], ...] = ()
 
 
 def kinds() -> dict[str, ComponentKind]:

@@ -23,5 +23,10 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     return engine
 
 
+# Session-info key of the callables told when a commit recorded participation events
+# (node.events.on_events_committed); one set per sessionmaker, shared by its sessions.
+EVENT_LISTENERS = "civicnode_event_listeners"
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, info={EVENT_LISTENERS: set()})

@@ -41,6 +41,19 @@ def _refused(request: web.Request, exc: ModerationError) -> web.HTTPException:
 
 
 async def _subject(db, request: web.Request, subject_type, subject_id) -> service.Subject:
+    if subject_type == "remote_item" and _int(subject_id) is not None:
+        # A copy of another node's content, shown to the residents who follow it: this node can
+        # neither judge nor hide the original, and must not pretend to.
+        from urllib.parse import urlsplit
+
+        from node.activitypub.follow_models import RemoteItem
+
+        item = await db.get(RemoteItem, _int(subject_id))
+        if item is not None:
+            text = request[GETTEXT](N_("This content is published by %(host)s, another node: only its "
+                                       "moderators can act on it. Open it there to report it."))
+            text %= {"host": urlsplit(item.url).hostname or ""}
+            raise user_error(409, text)
     subject = None
     if _int(subject_id) is not None:
         subject = await service.load_subject(db, str(subject_type), _int(subject_id))
@@ -162,14 +175,4 @@ async def admin_log(request: web.Request) -> web.Response:
         "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PER_PAGE))})
 
 
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/report", report_form, name="report")
-    app.router.add_post("/report", report)
-    app.router.add_get("/moderation", moderation_queue, name="moderation")
-    app.router.add_post("/moderation/hide", hide_view, name="moderation_hide")
-    app.router.add_post("/moderation/{moderation_id:\\d+}/unhide", unhide_view, name="moderation_unhide")
-    app.router.add_post("/users/{username}/{action:block|unblock}", block_view, name="user_block")
-    app.router.add_get("/admin/log", admin_log, name="admin_log")
-
-
-__all__ = ["REASONS", "setup_routes"]
+__all__ = ["REASONS"]

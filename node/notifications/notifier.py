@@ -61,8 +61,8 @@ class Notifier(EventProcessor):
     """Runs in `civicnode serve` (node.events.EventProcessor); also sends due digests hourly."""
 
     def __init__(self, sessionmaker, mail_context, poll_seconds: float = POLL_SECONDS):
-        super().__init__(poll_seconds)
-        self.sessionmaker, self.mail_context = sessionmaker, mail_context
+        super().__init__(sessionmaker, poll_seconds)
+        self.mail_context = mail_context
         self._digest_checked = time.monotonic()  # not at start: a restart loop must not mail
 
     async def run_round(self) -> None:

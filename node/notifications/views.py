@@ -1,7 +1,6 @@
 """The notification centre (/notifications), the Follow buttons and the email setting."""
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
@@ -12,12 +11,10 @@ from node.db.base import utcnow
 from node.i18n import N_
 from node.notifications.follows import follow, unfollow
 from node.notifications.models import EMAIL_MODES, SUBJECT_TYPES, Notification
-from node.notifications.notifier import setup_notifier
 from node.notifications.texts import TEXTS
 from node.web.context import require_user
 from node.web.errors import user_error
 from node.web.render import render
-from node.web.sessions import UNREAD_NOTIFICATIONS
 from node.web.urls import safe_next
 
 PER_PAGE = 30
@@ -117,14 +114,3 @@ async def email_setting(request: web.Request) -> web.Response:
     async with request.app[DB].begin() as db:
         await db.execute(update(User).where(User.id == user.id).values(notification_email=mode))
     raise web.HTTPSeeOther(_back(request, form, "/notifications?saved=1"))
-
-
-def setup_routes(app: web.Application) -> None:
-    aiohttp_jinja2.get_env(app).globals["unread_notifications"] = lambda request: request.get(UNREAD_NOTIFICATIONS)
-    router = app.router
-    router.add_get("/notifications", index, name="notifications")
-    router.add_post("/notifications/read", mark_all_read, name="notifications_read_all")
-    router.add_post("/notifications/{notification_id:\\d+}/read", mark_read, name="notification_read")
-    router.add_post("/follow", follow_view, name="follow")
-    router.add_post("/account/notifications", email_setting, name="account_notifications")
-    setup_notifier(app)

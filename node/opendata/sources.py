@@ -27,6 +27,8 @@ from node.components.proposals.api import _base_query as proposals_query
 from node.components.proposals.api import _visibility as proposal_counts_visible
 from node.components.proposals.api import proposal_json, version_json
 from node.components.proposals.models import Proposal, ProposalVersion
+from node.groups.acting import group_json
+from node.groups.models import UserGroup
 from node.moderation.visibility import not_hidden
 from node.spaces.models import Component, Space
 
@@ -110,10 +112,10 @@ async def proposals(sessionmaker, scope: Scope, *, with_versions: bool = True) -
         return
     by_id = {space.id: space for space in scope.spaces}
     query = proposals_query().where(Proposal.space_id.in_(scope.space_ids))
-    async for (proposal, author, version), versions in _keyset(
+    async for (proposal, author, version, group), versions in _keyset(
             sessionmaker, query, Proposal.id, _versions_of if with_versions else None):
         item = proposal_json(proposal, author, version, by_id[proposal.space_id], scope.base_url,
-                             scope.counts_shown.get(proposal.component_id, False))
+                             scope.counts_shown.get(proposal.component_id, False), group)
         if with_versions:
             item["versions"] = [version_json(v) for v in versions.get(proposal.id, [])]
         yield item
@@ -141,10 +143,14 @@ async def comments(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
     """Comments on the proposals and debates of published components, as GET /api/comments."""
     if not scope.components:
         return
-    query = (select(Comment, User.username, User.nickname).outerjoin(User, User.id == Comment.author_id)
+    query = (select(Comment, User.username, User.nickname, UserGroup.nickname, UserGroup.name)
+             .outerjoin(User, User.id == Comment.author_id)
+             .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
              .where(Comment.component_id.in_(list(scope.components)),
                     Comment.commentable_type.in_(list(COMMENT_PAGES)), not_hidden("comment", Comment.id)))
-    async for (comment, username, nickname), _ in _keyset(sessionmaker, query, Comment.id):
+    async for (comment, username, nickname, group_nickname, group_name), _ in _keyset(
+            sessionmaker, query, Comment.id):
         space, _component = scope.components[comment.component_id]
         page = COMMENT_PAGES[comment.commentable_type](space, comment.component_id, comment.commentable_id)
-        yield comment_json(comment, username, nickname, scope.base_url, page)
+        yield comment_json(comment, username, nickname, scope.base_url, page,
+                           group=group_json(group_nickname, group_name))

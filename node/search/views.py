@@ -155,8 +155,3 @@ def openapi() -> tuple[dict, dict]:
                         "properties": {"text": {"type": "string"}, "highlights": {
                             "type": "array", "items": {"type": "array", "items": {"type": "integer"}}}}}}}}
     return paths, schemas
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/search", search_page, name="search")
-    app.router.add_get("/api/search", api_search, name="api_search")

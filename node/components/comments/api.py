@@ -10,12 +10,15 @@ from node.api.views import json
 from node.appkeys import DB, SETTINGS
 from node.components.comments.models import ALIGNMENTS, Comment
 from node.components.comments.registry import load_target
+from node.groups.acting import OPENAPI_SCHEMA as GROUP_SCHEMA
+from node.groups.acting import group_json
+from node.groups.models import UserGroup
 from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
 
 def comment_json(comment: Comment, username: str | None, nickname: str | None, base_url: str,
-                 page_url: str) -> dict:
+                 page_url: str, group: dict | None = None) -> dict:
     deleted = comment.deleted
     return {
         "id": comment.id,
@@ -28,6 +31,7 @@ def comment_json(comment: Comment, username: str | None, nickname: str | None, b
         "deleted": deleted,
         "author": None if deleted or username is None else {
             "username": username, "nickname": nickname, "url": f"{base_url}/users/{username}"},
+        "user_group": None if deleted else group,
         "body": None if deleted else comment.body,
         "alignment": comment.alignment,
         "up_votes": comment.up_votes,
@@ -52,11 +56,13 @@ async def list_comments(request: web.Request) -> web.Response:
             raise user_error(404, "There is nothing to comment on at this address.")
         total = await db.scalar(select(func.count()).select_from(Comment).where(*where))
         rows = (await db.execute(
-            select(Comment, User.username, User.nickname).outerjoin(User, User.id == Comment.author_id)
-            .where(*where).order_by(Comment.created_at, Comment.id)
+            select(Comment, User.username, User.nickname, UserGroup.nickname, UserGroup.name)
+            .outerjoin(User, User.id == Comment.author_id)
+            .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id).where(*where).order_by(Comment.created_at, Comment.id)
             .offset(paging.offset).limit(paging.per_page))).all()
     base = request.app[SETTINGS].base_url
-    return json(paging.envelope([comment_json(c, u, n, base, target.url) for c, u, n in rows], total))
+    return json(paging.envelope([comment_json(c, u, n, base, target.url, group=group_json(gn, gname))
+                                 for c, u, n, gn, gname in rows], total))
 
 
 def setup_api(app: web.Application) -> None:
@@ -81,7 +87,7 @@ def openapi() -> tuple[dict, dict]:
     schemas = {"Comment": {
         "type": "object",
         "required": ["id", "url", "commentable_type", "commentable_id", "parent_id", "depth", "deleted",
-                     "author", "body", "alignment", "up_votes", "down_votes", "created_at", "edited_at"],
+                     "author", "user_group", "body", "alignment", "up_votes", "down_votes", "created_at", "edited_at"],
         "properties": {
             "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
             "commentable_type": {"type": "string"}, "commentable_id": {"type": "integer"},
@@ -93,6 +99,7 @@ def openapi() -> tuple[dict, dict]:
                                                     "properties": {"username": {"type": "string"},
                                                                    "nickname": {"type": "string"},
                                                                    "url": {"type": "string", "format": "uri"}}}]},
+            "user_group": GROUP_SCHEMA,
             "body": {"type": ["string", "null"], "description": "Markdown as written by the author."},
             "alignment": {"enum": [*ALIGNMENTS, None],
                           "description": "Only on commentables that support it (proposals)."},

@@ -29,6 +29,8 @@ class Comment(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Published on behalf of this verified group (node.groups); the author stays the person.
+    user_group_id: Mapped[int | None] = mapped_column(ForeignKey("user_groups.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     # None where the commentable type does not take sides (debates); see ALIGNMENTS.
     alignment: Mapped[str | None] = mapped_column(String(10))

@@ -9,6 +9,7 @@ from node.components.comments.models import ALIGNMENTS, Comment, CommentVote
 from node.components.comments.registry import CommentTarget
 from node.db.base import utcnow
 from node.events import record_event
+from node.groups.acting import ActingRefused, acting_group_id
 from node.i18n import N_
 
 BODY_LIMIT = 5000
@@ -55,7 +56,8 @@ def _check_open(target: CommentTarget) -> None:
 
 async def create_comment(db, target: CommentTarget, *, commentable_type: str, commentable_id: int,
                          author, body, parent_id: int | None = None,
-                         alignment: str | None = None) -> Comment:
+                         alignment: str | None = None, on_behalf_of=None) -> Comment:
+    """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None."""
     _check_open(target)
     depth = 0
     if parent_id is not None:
@@ -77,9 +79,13 @@ async def create_comment(db, target: CommentTarget, *, commentable_type: str, co
             raise CommentError(422, N_("Choose whether you are in favour, against or neutral."))
     else:
         alignment = None
+    try:
+        user_group_id = await acting_group_id(db, author, on_behalf_of)
+    except ActingRefused as exc:
+        raise CommentError(exc.status, exc.message) from None
     comment = Comment(commentable_type=commentable_type, commentable_id=commentable_id,
                       space_id=target.space_id, component_id=target.component_id, parent_id=parent_id,
-                      depth=depth, author_id=author.id, body=body, alignment=alignment,
+                      depth=depth, author_id=author.id, user_group_id=user_group_id, body=body, alignment=alignment,
                       created_at=utcnow(), up_votes=0, down_votes=0)
     db.add(comment)
     await db.flush()

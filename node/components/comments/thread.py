@@ -14,8 +14,12 @@ from node.appkeys import LOCALE, USER
 from node.components.comments.models import Comment, CommentVote
 from node.components.comments.registry import CommentTarget
 from node.components.comments.service import BODY_LIMIT, can_delete, can_edit
+from node.groups.acting import publishable_groups
+from node.groups.models import UserGroup
 from node.i18n import N_
 from node.moderation.visibility import not_hidden
+from node.permissions.web import notice, request_decision
+from node.spaces.models import Component
 from node.web.text import render_text
 
 ORDERS = {"older": N_("Older first"), "recent": N_("Most recent first"), "best": N_("Best rated first")}
@@ -29,6 +33,8 @@ class CommentNode:
     author_nickname: str | None
     author_username: str | None
     my_vote: int = 0  # the viewer's vote: +1, -1 or 0
+    group_nickname: str | None = None  # published on behalf of this group (node.groups)
+    group_name: str | None = None
     children: list["CommentNode"] = field(default_factory=list)
     can_edit: bool = False
     can_delete: bool = False
@@ -62,15 +68,16 @@ def _sort(nodes: list[CommentNode], order: str) -> None:
 async def load_thread(db, commentable_type: str, commentable_id: int, order: str = DEFAULT_ORDER,
                       viewer=None) -> list[CommentNode]:
     """The root comments of a commentable, each with its replies, in `order` at every level."""
-    query = (select(Comment, User.nickname, User.username)
+    query = (select(Comment, User.nickname, User.username, UserGroup.nickname, UserGroup.name)
              .outerjoin(User, User.id == Comment.author_id)
+             .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
              .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id,
                     not_hidden("comment", Comment.id)))
     if viewer is not None:  # the viewer's own votes, in the same round trip
         query = query.add_columns(CommentVote.value).outerjoin(
             CommentVote, and_(CommentVote.comment_id == Comment.id, CommentVote.user_id == viewer.id))
-    nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[3] or 0) if viewer is not None else 0,
-                                    can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
+    nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[5] or 0) if viewer is not None else 0,
+                                    group_nickname=row[3], group_name=row[4], can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
              for row in (await db.execute(query)).all()}
     roots: list[CommentNode] = []
     for node in nodes.values():
@@ -108,6 +115,13 @@ async def thread_context(request, db, commentable_type: str, commentable_id: int
     order = requested_order(request)
     thread = await load_thread(db, commentable_type, commentable_id, order, request.get(USER))
     locale = request.get(LOCALE, "en")
+    refused = None
+    if request.get(USER) is not None and target.component_id is not None:
+        # The page loaded the component in this session already: no query (identity map).
+        component = await db.get(Component, target.component_id)
+        if component is not None:
+            refused = notice(request, await request_decision(request, db, component, "comment"),
+                             request.path + "#comments")
     return {
         "comment_time": lambda value: comment_time(value, locale),
         "commentable_type": commentable_type,
@@ -121,4 +135,8 @@ async def thread_context(request, db, commentable_type: str, commentable_id: int
         "supports_alignment": target.supports_alignment,
         "max_depth": target.max_depth,
         "comment_body_limit": BODY_LIMIT,
+        # What is missing for this viewer to comment (node.permissions), None when nothing is.
+        "comment_refused": refused,
+        # Verified groups the viewer may comment on behalf of (node.groups).
+        "comment_groups": await publishable_groups(db, request.get(USER)) if refused is None and target.is_open else [],
     }

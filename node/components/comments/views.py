@@ -11,6 +11,8 @@ from node.components.comments.registry import CommentTarget, load_target
 from node.components.comments.service import (BODY_LIMIT, CommentError, create_comment, delete_comment,
                                               edit_comment, vote)
 from node.components.comments.thread import ORDER_PARAM, ORDERS
+from node.permissions.web import refusal, request_decision
+from node.spaces.models import Component
 from node.web.errors import user_error
 from node.web.render import render
 
@@ -74,19 +76,25 @@ async def create(request: web.Request) -> web.Response:
     parent_id = _int(form.get("parent_id")) if form.get("parent_id") else None
     async with request.app[DB]() as db:
         target = await _target(request, db, commentable_type, commentable_id)
-    user = request.get(USER)
-    if user is None:
-        raise _login_redirect(request, target)
+        user = request.get(USER)
+        if user is None:
+            raise _login_redirect(request, target)
+        # A comment takes the permission of the component its resource belongs to.
+        component = await db.get(Component, target.component_id) if target.component_id else None
+        decision = await request_decision(request, db, component, "comment") if component else None
+    if decision is not None and not decision.allowed:
+        return refusal(request, decision, target.url + "#comments")
     try:
         async with request.app[DB].begin() as db:
             comment = await create_comment(
                 db, target, commentable_type=commentable_type, commentable_id=commentable_id, author=user,
-                body=form.get("body"), parent_id=parent_id, alignment=str(form.get("alignment", "")) or None)
+                body=form.get("body"), parent_id=parent_id, alignment=str(form.get("alignment", "")) or None,
+                on_behalf_of=form.get("user_group"))
     except CommentError as exc:
         if exc.status != 422:
             raise _refused(request, exc) from None
         values = {key: str(form.get(key, "")) for key in
-                  ("commentable_type", "commentable_id", "parent_id", "body", "alignment", ORDER_PARAM)}
+                  ("commentable_type", "commentable_id", "parent_id", "body", "alignment", "user_group", ORDER_PARAM)}
         if exc.code == "too_deep":
             # Offer the nearest place where a reply is allowed: next to the comment, not under it.
             async with request.app[DB]() as db:

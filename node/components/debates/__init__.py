@@ -21,4 +21,5 @@ KIND = ComponentKind(
     parse_settings=parse_settings,
     setup_api=setup_api,
     openapi=openapi,
+    actions=(("create", N_("open debates")), ("comment", N_("comment on debates"))),
 )

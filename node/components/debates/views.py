@@ -23,6 +23,7 @@ from node.web.errors import user_error
 from node.moderation.visibility import not_hidden
 from node.web.render import render
 from node.notifications.follows import follow_state
+from node.permissions.web import notice, public_requirements, refusal, request_decision
 
 PER_PAGE = 20
 BASE = "/spaces/{slug}/c/{component_id:\\d+}/debates"
@@ -65,13 +66,20 @@ async def view(request: web.Request, space, component) -> web.Response:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
+    user = request.get(USER)
+    refused_create = None
     async with request.app[DB]() as db:
         rows, total = await list_debates(db, component.id, state, (page - 1) * PER_PAGE, PER_PAGE)
+        if can_open_debate(user, component) and not user.is_admin:
+            refused_create = notice(request, await request_decision(request, db, component, "create"))
     return render(request, "components/debates/index.html", {
         "space": space, "component": component, "rows": rows, "total": total, "state": state,
         "page": page, "pages": max(1, -(-total // PER_PAGE)), "filters": FILTERS,
         "can_open": can_open_debate(request.get(USER), component),
-        "users_can_create": settings_of(component)["users_can_create"]})
+        "users_can_create": settings_of(component)["users_can_create"], "refused_create": refused_create,
+        # Opening debates is only a resident's action when the component allows it.
+        "requirements": [r for r in public_requirements(request, component)
+                         if r["action"] != "create" or settings_of(component)["users_can_create"]]})
 
 
 async def show(request: web.Request) -> web.Response:
@@ -100,6 +108,12 @@ async def new(request: web.Request) -> web.Response:
     if not can_open_debate(user, component):
         raise user_error(403, "Only the organisers can open debates here.")
     official = user.is_admin
+    if not official:  # organisers opening an official debate are not participating: no permission
+        async with request.app[DB]() as db:
+            decision = await request_decision(request, db, component, "create")
+        if not decision.allowed:
+            return refusal(request, decision, str(request.app.router["component"].url_for(
+                slug=space.slug, component_id=str(component.id))))
     language = request.app[NODE_INFO].get("default_locale", "en") if official else request[LOCALE]
     values, errors = {}, {}
     if request.method == "POST":

@@ -23,4 +23,6 @@ KIND = ComponentKind(
     parse_settings=parse_settings,
     setup_api=setup_api,
     openapi=openapi,
+    actions=(("create", N_("create proposals")), ("support", N_("support proposals")),
+             ("amend", N_("amend proposals")), ("comment", N_("comment on proposals"))),
 )

@@ -15,6 +15,9 @@ from node.components.proposals.common import (
 from node.components.proposals.models import Amendment, Proposal
 from node.components.proposals.service import ProposalError
 from node.components.proposals.settings import settings_of
+from node.groups.acting import FIELD as GROUP_FIELD
+from node.groups.acting import publishable_groups
+from node.permissions.web import refusal, request_decision
 from node.spaces.views import visible_space
 from node.web.context import require_user
 from node.web.errors import user_error
@@ -37,15 +40,20 @@ async def new_proposal(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         space = await visible_space(request, db)
         component = await load_component(request, db, space, component_id)
+        decision = await request_decision(request, db, component, "create")
+        groups = await publishable_groups(db, user)
     settings = settings_of(component)
     context = {"space": space, "component": component, "settings": settings, "mode": "new",
-               "values": {}, "errors": {}, "similar": []}
+               "values": {}, "errors": {}, "similar": [], "groups": groups}
     if not settings["creation_enabled"]:
         raise user_error(403, "New proposals are not accepted in this component at the moment.")
+    if not decision.allowed:
+        return refusal(request, decision, f"/spaces/{space.slug}/c/{component.id}")
     if request.method == "GET":
         return render(request, FORM, context)
     form = await request.post()
     values = _form_values(form)
+    values[GROUP_FIELD] = str(form.get(GROUP_FIELD, ""))
     context["values"] = values
     try:
         async with request.app[DB].begin() as db:
@@ -56,7 +64,8 @@ async def new_proposal(request: web.Request) -> web.Response:
                     # Shown before publishing, like Decidim's "compare" step; one more click publishes.
                     return render(request, FORM, {**context, "similar": similar})
             proposal = await service.create_proposal(db, space=space, component=component, author=user,
-                                                     values=values, base_url=base_url(request))
+                                                     values=values, base_url=base_url(request),
+                                                     on_behalf_of=values[GROUP_FIELD])
     except ProposalError as exc:
         if "_" in exc.errors:
             raise _fail(request, exc) from None
@@ -100,6 +109,11 @@ async def proposal_action(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         space, component, proposal, _author = await load_proposal(request, db)
         phase_id = await active_phase_id(db, space.id)
+        # Only adding a support is restricted: withdrawing one already given never is.
+        if action == "support":
+            decision = await request_decision(request, db, component, "support")
+            if not decision.allowed:
+                return refusal(request, decision, proposal_url(request, space, proposal.id))
     try:
         async with request.app[DB].begin() as db:
             if action == "support":
@@ -141,6 +155,9 @@ async def amend(request: web.Request) -> web.Response:
     user = require_user(request)
     async with request.app[DB]() as db:
         space, component, proposal, author = await load_proposal(request, db)
+        decision = await request_decision(request, db, component, "amend")
+    if not decision.allowed:
+        return refusal(request, decision, proposal_url(request, space, proposal.id))
     context = {"space": space, "component": component, "proposal": proposal, "author": author,
                "values": {"title": proposal.title, "body": proposal.body}, "errors": {}}
     try:

@@ -40,10 +40,3 @@ async def supports_admin(request: web.Request) -> web.Response:
     return render(request, "components/proposals/admin_supports.html", {
         "space": space, "component": component, "phases": phases, "settings": settings_of(component),
         "done": request[GETTEXT]("Your changes were saved.") if done else None})
-
-
-def setup_admin_routes(app: web.Application) -> None:
-    path = "/admin/spaces/{space_id:\\d+}/components/{component_id:\\d+}/proposal-supports"
-    resource = app.router.add_resource(path, name="admin_proposals_supports")
-    resource.add_route("GET", supports_admin)
-    resource.add_route("POST", supports_admin)

@@ -13,6 +13,9 @@ from node.appkeys import DB, SETTINGS
 from node.components.proposals.models import STATES, Proposal, ProposalVersion
 from node.components.proposals.settings import counts_visible, settings_of
 from node.components.proposals.versions import author_uri, iso_utc
+from node.groups.acting import OPENAPI_SCHEMA as GROUP_SCHEMA
+from node.groups.acting import group_json
+from node.groups.models import UserGroup
 from node.spaces.models import Component, Phase, Space
 from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
@@ -25,7 +28,7 @@ def _iso(moment):
 
 
 def proposal_json(proposal: Proposal, author: User | None, version: ProposalVersion, space: Space,
-                  base: str, show_counts: bool) -> dict:
+                  base: str, show_counts: bool, group: UserGroup | None = None) -> dict:
     item = {
         "id": proposal.id, "url": f"{base}/spaces/{space.slug}/proposals/{proposal.id}",
         "space": space.slug, "component_id": proposal.component_id,
@@ -33,6 +36,7 @@ def proposal_json(proposal: Proposal, author: User | None, version: ProposalVers
         "address": proposal.address, "state": proposal.state, "answer": proposal.answer,
         "answered_at": _iso(proposal.answered_at), "created_at": _iso(proposal.created_at),
         "author": author_uri(base, author.username) if author else None,
+        "user_group": group_json(group.nickname, group.name) if group else None,
         "version": proposal.version_number, "fingerprint": version.fingerprint,
         "comments_count": proposal.comments_count,
     }
@@ -48,8 +52,9 @@ def version_json(version: ProposalVersion) -> dict:
 
 
 def _base_query():
-    return (select(Proposal, User, ProposalVersion)
+    return (select(Proposal, User, ProposalVersion, UserGroup)
             .outerjoin(User, User.id == Proposal.author_id)
+            .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id)
             .join(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
                                         ProposalVersion.number == Proposal.version_number))
             .join(Component, Component.id == Proposal.component_id)
@@ -84,8 +89,8 @@ async def list_proposals(request: web.Request) -> web.Response:
         rows = (await db.execute(query.order_by(Proposal.id).offset(paging.offset).limit(paging.per_page))).all()
         shown = await _visibility(db, space)
     base = request.app[SETTINGS].base_url
-    return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False))
-                                 for p, a, v in rows], total))
+    return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False), g)
+                                 for p, a, v, g in rows], total))
 
 
 async def get_proposal(request: web.Request) -> web.Response:
@@ -97,12 +102,12 @@ async def get_proposal(request: web.Request) -> web.Response:
                                 .where(Proposal.id == int(raw), Space.published.is_(True)))).first()
         if row is None:
             raise user_error(404, "No published proposal has this id.")
-        proposal, author, version, space = row
+        proposal, author, version, group, space = row
         shown = (await _visibility(db, space)).get(proposal.component_id, False)
         versions = (await db.scalars(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                                      .order_by(ProposalVersion.number))).all()
     base = request.app[SETTINGS].base_url
-    item = proposal_json(proposal, author, version, space, base, shown)
+    item = proposal_json(proposal, author, version, space, base, shown, group)
     item["versions"] = [version_json(v) for v in versions]
     return json(item)
 
@@ -124,6 +129,7 @@ def openapi() -> tuple[dict, dict]:
         "answered_at": {**string_or_null, "format": "date-time"},
         "created_at": {"type": "string", "format": "date-time"},
         "author": {**string_or_null, "description": "The author's actor URI."},
+        "user_group": GROUP_SCHEMA,
         "version": {"type": "integer", "description": "Number of the current version."},
         "fingerprint": {"type": "string", "description": "SHA-256 (hex) of the current version's canonical JSON."},
         "comments_count": {"type": "integer"},

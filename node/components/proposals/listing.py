@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 
 from node.accounts.models import User
 from node.components.proposals.models import STATES, Proposal, Support
+from node.groups.models import UserGroup
 from node.moderation.visibility import not_hidden
 
 PER_PAGE = 20
@@ -72,7 +73,8 @@ def _filters(component_id: int, lq: ListQuery, user_id: int | None) -> list:
 COLUMNS = (Proposal.id, Proposal.title, func.substr(Proposal.body, 1, EXCERPT + 1).label("excerpt"),
            Proposal.category, Proposal.address, Proposal.state, Proposal.created_at, Proposal.support_count,
            Proposal.comments_count, Proposal.author_id, User.nickname.label("author_nickname"),
-           User.username.label("author_username"))
+           User.username.label("author_username"), UserGroup.nickname.label("group_nickname"),
+           UserGroup.name.label("group_name"))
 
 
 def _rows_query(user_id: int | None):
@@ -81,7 +83,8 @@ def _rows_query(user_id: int | None):
         # Whether the viewer supports each row, in the page's own query: one round trip fewer.
         columns = (*COLUMNS, exists().where(Support.proposal_id == Proposal.id, Support.user_id == user_id)
                    .label("supported"))
-    return select(*columns).select_from(Proposal).outerjoin(User, User.id == Proposal.author_id)
+    return (select(*columns).select_from(Proposal).outerjoin(User, User.id == Proposal.author_id)
+            .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id))
 
 
 def random_key(seed: str, proposal_id: int) -> bytes:

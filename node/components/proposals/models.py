@@ -29,6 +29,8 @@ class Proposal(Base):
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Published on behalf of this verified group (node.groups); the author stays the person.
+    user_group_id: Mapped[int | None] = mapped_column(ForeignKey("user_groups.id", ondelete="SET NULL"))
     # The current published text; every published text is also a ProposalVersion row.
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

@@ -5,9 +5,9 @@ from aiohttp import web
 
 from node.components import comments
 from node.components.proposals import actions, views
-from node.components.proposals.admin import setup_admin_routes
 from node.components.proposals.listing import SEED_COOKIE
 from node.web.cache import cache_routes, vary_on_cookie
+from node.web.lazy import lazy
 
 
 def setup_routes(app: web.Application) -> None:
@@ -30,5 +30,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(base + "/answer", actions.answer, name="proposal_answer")
     app.router.add_post(base + "/amendments/{amendment_id}/{decision:accept|reject}",
                         actions.decide_amendment, name="proposal_amendment_decide")
-    setup_admin_routes(app)
+    # The admin's supports-phase page, with the admin forms it needs, loads when first opened.
+    form("/admin/spaces/{space_id:\\d+}/components/{component_id:\\d+}/proposal-supports",
+         lazy("node.components.proposals.admin", "supports_admin"), "admin_proposals_supports")
     comments.setup_routes(app)  # idempotent: every commentable kind calls it

@@ -14,6 +14,7 @@ from node.components.proposals.models import ANSWER_STATES, Proposal
 from node.components.proposals.settings import settings_of
 from node.components.proposals.versions import add_version, now_seconds
 from node.events import record_event
+from node.groups.acting import ActingRefused, acting_group_id
 from node.i18n import N_
 from node.moderation.log import log_action
 
@@ -109,13 +110,21 @@ async def similar_titles(db, component_id: int, title: str, exclude_id: int | No
     return [found[i] for i in ids if i in found]
 
 
-async def create_proposal(db, *, space, component, author, values: dict, base_url: str) -> Proposal:
+async def create_proposal(db, *, space, component, author, values: dict, base_url: str,
+                          on_behalf_of=None) -> Proposal:
+    """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None.
+    The author stays the person: the group is not part of the fingerprinted version."""
     settings = settings_of(component)
     if not settings["creation_enabled"]:
         raise refuse(N_("New proposals are not accepted in this component at the moment."), 403)
     data = check_text(values, settings)
+    try:
+        user_group_id = await acting_group_id(db, author, on_behalf_of)
+    except ActingRefused as exc:
+        raise refuse(exc.message, exc.status) from None
     created = now_seconds()
     proposal = Proposal(component_id=component.id, space_id=space.id, author_id=author.id,
+                        user_group_id=user_group_id,
                         state="not_answered", support_count=0, comments_count=0, created_at=created)
     await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
                       author_username=author.username, created_at=created, **data)

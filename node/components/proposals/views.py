@@ -23,7 +23,9 @@ from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
+from node.groups.models import UserGroup
 from node.notifications.follows import follow_state
+from node.permissions.web import notice, public_requirements, request_decisions
 from node.web.render import render
 
 # Extra sections under a proposal, after the comments (for later capabilities):
@@ -41,12 +43,14 @@ async def view(request: web.Request, space, component) -> web.Response:
         rows, total = await list_page(db, component.id, lq, user.id if user else None)
         supported = {r.id for r in rows if r.supported} if user else set()
         categories = settings["categories"] or await categories_in_use(db, component.id)
+        decisions = await request_decisions(request, db, component, "create", "support")
     pages = max(1, -(-total // PER_PAGE))
     response = render(request, "components/proposals/index.html", {
         "space": space, "component": component, "settings": settings, "rows": rows, "total": total,
         "lq": lq, "pages": pages, "counts_shown": shown, "supports_open": supports_open(settings, phase_id),
         "supported": supported, "categories": categories, "orders": allowed_orders(shown),
-        "done": done_message(request)})
+        "done": done_message(request), "requirements": public_requirements(request, component),
+        **_refusals(request, decisions, user)})
     if request.cookies.get(SEED_COOKIE) != lq.seed and lq.order == "random":
         response.set_cookie(SEED_COOKIE, lq.seed, httponly=True, samesite="Lax", path="/",
                             secure=request.app[SETTINGS].secure_cookies)
@@ -64,6 +68,7 @@ async def show(request: web.Request) -> web.Response:
         version = await db.scalar(select(ProposalVersion).where(
             ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == proposal.version_number))
         amendments = await amendments_of(db, proposal.id)
+        group = await db.get(UserGroup, proposal.user_group_id) if proposal.user_group_id else None
         mine = None
         given = 0
         if user is not None:
@@ -75,8 +80,9 @@ async def show(request: web.Request) -> web.Response:
                                         comment_target(proposal, component, space))
         sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
         can_answer = await can_answer_proposals(db, user, space.id)
+        decisions = await request_decisions(request, db, component, "support", "amend")
     return render(request, "components/proposals/show.html", {
-        "space": space, "component": component, "proposal": proposal, "author": author,
+        "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
         "amendments": amendments, "my_support": mine, "given": given,
         "counts_shown": counts_visible(settings, phase_id, user),
@@ -84,7 +90,14 @@ async def show(request: web.Request) -> web.Response:
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
         "is_admin": is_admin(request), "can_answer": can_answer, "sections": [s for s in sections if s],
         "done": done_message(request), "errors": {}, "values": {}, **comments,
-        "follow": await follow_state(request, "proposal", proposal.id)})
+        "follow": await follow_state(request, "proposal", proposal.id), **_refusals(request, decisions, user)})
+
+
+def _refusals(request: web.Request, decisions: dict, user) -> dict:
+    """`refused_<action>`: what the viewer lacks for each action (None when allowed). Anonymous
+    visitors keep the pages' own "log in" links and buttons, which lead to the login page."""
+    return {f"refused_{action}": notice(request, decision) if user is not None else None
+            for action, decision in decisions.items()}
 
 
 async def history(request: web.Request) -> web.Response:

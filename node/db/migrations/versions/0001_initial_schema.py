@@ -31,6 +31,13 @@ def upgrade() -> None:
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
         batch_op.create_index('uq_actor_keys_active', ['owner_type', 'owner_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
+    op.create_table('census_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_census_entries')),
+    sa.UniqueConstraint('digest', name=op.f('uq_census_entries_digest'))
+    )
     op.create_table('delivery_hosts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('host', sa.String(length=255), nullable=False),
@@ -185,6 +192,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_admin_actions_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_admin_actions_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_admin_actions_subject', ['subject_type', 'subject_id'], unique=False)
+
+    op.create_table('authorisations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('handler', sa.String(length=32), nullable=False),
+    sa.Column('unique_digest', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('granted_by_id', sa.Integer(), nullable=True),
+    sa.Column('confirmed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirmation_digest', sa.String(length=64), nullable=True),
+    sa.Column('pending_digest', sa.String(length=64), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_by_id', sa.Integer(), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['granted_by_id'], ['users.id'], name=op.f('fk_authorisations_granted_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_authorisations_revoked_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_authorisations_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_authorisations')),
+    sa.UniqueConstraint('confirmation_digest', name=op.f('uq_authorisations_confirmation_digest'))
+    )
+    with op.batch_alter_table('authorisations', schema=None) as batch_op:
+        batch_op.create_index('ix_authorisations_user_handler', ['user_id', 'handler'], unique=False)
+        batch_op.create_index('uq_authorisations_identity', ['handler', 'unique_digest'], unique=True, sqlite_where=sa.text('unique_digest IS NOT NULL AND revoked_at IS NULL'), postgresql_where=sa.text('unique_digest IS NOT NULL AND revoked_at IS NULL'))
 
     op.create_table('components',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -391,6 +424,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_blocks')),
     sa.UniqueConstraint('user_id', name=op.f('uq_user_blocks_user_id'))
     )
+    op.create_table('user_groups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('nickname', sa.String(length=30), nullable=False),
+    sa.Column('about', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_user_groups_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_user_groups_verified_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_groups')),
+    sa.UniqueConstraint('nickname', name=op.f('uq_user_groups_nickname'))
+    )
+    op.create_table('verification_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('handler', sa.String(length=32), nullable=False),
+    sa.Column('attempted_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_verification_attempts_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_attempts'))
+    )
+    with op.batch_alter_table('verification_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_verification_attempts_user', ['user_id', 'handler', 'attempted_at'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -412,6 +470,7 @@ def upgrade() -> None:
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('depth', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('user_group_id', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('alignment', sa.String(length=10), nullable=True),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -425,6 +484,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_comments_deleted_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comments_parent_id_comments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_comments_space_id_spaces'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_group_id'], ['user_groups.id'], name=op.f('fk_comments_user_group_id_user_groups'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
     )
     with op.batch_alter_table('comments', schema=None) as batch_op:
@@ -458,6 +518,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_debates_author_id'), ['author_id'], unique=False)
         batch_op.create_index('ix_debates_component_closed', ['component_id', 'closed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_debates_space_id'), ['space_id'], unique=False)
+
+    op.create_table('group_memberships',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['user_groups.id'], name=op.f('fk_group_memberships_group_id_user_groups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_group_memberships_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_group_memberships')),
+    sa.UniqueConstraint('group_id', 'user_id', name=op.f('uq_group_memberships_group_id'))
+    )
+    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
+        batch_op.create_index('ix_group_memberships_user_status', ['user_id', 'status'], unique=False)
 
     op.create_table('moderation_reports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -508,6 +583,7 @@ def upgrade() -> None:
     sa.Column('component_id', sa.Integer(), nullable=False),
     sa.Column('space_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('user_group_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('category', sa.String(length=100), nullable=False),
@@ -523,6 +599,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposals_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposals_component_id_components'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_proposals_space_id_spaces'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_group_id'], ['user_groups.id'], name=op.f('fk_proposals_user_group_id_user_groups'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals'))
     )
     with op.batch_alter_table('proposals', schema=None) as batch_op:
@@ -673,6 +750,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_moderation_reports_moderation_id'))
 
     op.drop_table('moderation_reports')
+    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
+        batch_op.drop_index('ix_group_memberships_user_status')
+
+    op.drop_table('group_memberships')
     with op.batch_alter_table('debates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_debates_space_id'))
         batch_op.drop_index('ix_debates_component_closed')
@@ -692,6 +773,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
 
     op.drop_table('web_sessions')
+    with op.batch_alter_table('verification_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_verification_attempts_user')
+
+    op.drop_table('verification_attempts')
+    op.drop_table('user_groups')
     op.drop_table('user_blocks')
     with op.batch_alter_table('space_roles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_space_roles_user_id'))
@@ -745,6 +831,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_components_space_id'))
 
     op.drop_table('components')
+    with op.batch_alter_table('authorisations', schema=None) as batch_op:
+        batch_op.drop_index('uq_authorisations_identity', sqlite_where=sa.text('unique_digest IS NOT NULL AND revoked_at IS NULL'), postgresql_where=sa.text('unique_digest IS NOT NULL AND revoked_at IS NULL'))
+        batch_op.drop_index('ix_authorisations_user_handler')
+
+    op.drop_table('authorisations')
     with op.batch_alter_table('admin_actions', schema=None) as batch_op:
         batch_op.drop_index('ix_admin_actions_subject')
         batch_op.drop_index(batch_op.f('ix_admin_actions_created_at'))
@@ -779,6 +870,7 @@ def downgrade() -> None:
 
     op.drop_table('inbox_activities')
     op.drop_table('delivery_hosts')
+    op.drop_table('census_entries')
     with op.batch_alter_table('actor_keys', schema=None) as batch_op:
         batch_op.drop_index('uq_actor_keys_active', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 

@@ -1,0 +1,20 @@
+"""The moderation routes; their handlers (node.moderation.views and the service behind them) are
+imported by the first request that needs them, not at start-up (node.web.lazy)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.web.lazy import lazy
+
+VIEWS = "node.moderation.views"
+
+
+def setup_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/report", lazy(VIEWS, "report_form"), name="report")
+    router.add_post("/report", lazy(VIEWS, "report"))
+    router.add_get("/moderation", lazy(VIEWS, "moderation_queue"), name="moderation")
+    router.add_post("/moderation/hide", lazy(VIEWS, "hide_view"), name="moderation_hide")
+    router.add_post("/moderation/{moderation_id:\\d+}/unhide", lazy(VIEWS, "unhide_view"), name="moderation_unhide")
+    router.add_post("/users/{username}/{action:block|unblock}", lazy(VIEWS, "block_view"), name="user_block")
+    router.add_get("/admin/log", lazy(VIEWS, "admin_log"), name="admin_log")
