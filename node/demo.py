@@ -315,6 +315,21 @@ async def seed_demo(db, base_url: str = DEMO_ORIGIN) -> None:
 
     await create_space(db, {**COUNCIL, "published": True}, default_locale="fr")
     await seed_debates(db, budget)
+    await _seed_group(db)
+
+
+async def _seed_group(db) -> None:
+    """A parents' association, verified by the administrator, that Amélie may speak for."""
+    from sqlalchemy import select
+
+    from node.accounts.models import User
+    from node.groups.service import create_group, set_verified
+
+    people = {u.username: u for u in await db.scalars(select(User).where(User.username.in_(("admin", "amelie"))))}
+    group = await create_group(db, people["amelie"], name="Parents d'élèves de l'école du Centre",
+                               nickname="parents_centre",
+                               about="Association des parents d'élèves de l'école élémentaire du Centre.")
+    await set_verified(db, group, people["admin"], True, "Statuts et récépissé de déclaration reçus en mairie.")
 
 
 async def seed_town(db, base_url: str = DEMO_ORIGIN) -> None:

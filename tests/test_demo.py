@@ -143,3 +143,16 @@ async def test_the_collective_has_an_assembly_with_proposals_and_a_debate(web, a
     assert "Quelle action pour la fête du vélo en juin ?" in debates.text
     _role, username, password = COLLECTIVE_LOGINS[1]
     assert (await web.login(username, password)).status == 200
+
+
+async def test_the_city_has_a_verified_group_a_resident_may_publish_for(web, app):
+    await seeded(app)
+    page = await web.get("/groups/parents_centre")
+    assert page.status == 200 and "Parents d&#39;élèves" in page.text
+    _role, username, password = next(login for login in DEMO_LOGINS if login[1] == "amelie")
+    await web.login(username, password)
+    async with app[DB]() as db:
+        component = await db.scalar(select(Component).where(Component.kind == "proposals"))
+        space = await db.get(Space, component.space_id)
+    form = await web.get(f"/spaces/{space.slug}/c/{component.id}/proposals/new")
+    assert form.status == 200 and "Parents d&#39;élèves" in form.text  # the "publish as" choice

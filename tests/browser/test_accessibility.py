@@ -97,3 +97,18 @@ def test_admin_pages_are_accessible(page, demo_admin):
     assert len(visited) > 1, "the admin dashboard links to no other admin page"
     assert not reports, "\n\n".join(reports)
 
+
+
+def test_resident_pages_are_accessible(page, demo_node):
+    """The pages of a logged-in resident: notifications, verifications, groups and settings."""
+    username, password = next((u, p) for role, u, p in demo_node.logins if "resident" in role.lower())
+    log_in(page, username, password)
+    reports = []
+    for path in ("/notifications", "/account/verifications", "/account", "/groups", "/groups/new",
+                 "/groups/parents_centre"):
+        response = page.goto(path)
+        assert response.status == 200, f"{path} answered {response.status}"
+        violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
+        if violations:
+            reports.append(format_violations(f"resident page {path}", violations))
+    assert not reports, "\n\n".join(reports)
