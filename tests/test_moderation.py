@@ -13,7 +13,7 @@ from node.events import Event
 from node.moderation.models import AdminAction, Moderation, Report, UserBlock
 from tests.proposals_fixtures import list_path, make_proposal, proposal_path, space_with_component
 from tests.spaces_support import PASSWORD, count, log_in, make_user
-from tests.test_comments import make_debate, page_path, second_browser
+from tests.test_comments import comment, make_debate, page_path, second_browser
 
 TITLE = "Plant trees on the market square"
 
@@ -136,6 +136,22 @@ async def test_moderator_hides_a_comment_and_its_replies(web, app, server):
                                                     "reason": " "}, csrf_from_path=path)
     assert no_reason.status == 422
     assert (await web.get(path)).status == 200
+    # A hidden comment takes no replies; a hidden debate no comments, and servers get a Tombstone.
+    reply = await comment(web, path, debate, "Where can I buy them?", parent_id=parent.id)
+    assert reply.status == 409 and reply.has("Moderators hid the comment you replied to")
+    accept = {"Accept": "application/activity+json"}
+    hide_debate = await web.post("/moderation/hide", {"subject_type": "debate", "subject_id": str(debate.id),
+                                                      "reason": "Off topic"}, csrf_from_path=path)
+    assert hide_debate.status == 200
+    late = await comment(web, "/moderation", debate, "Still here?")
+    assert late.status == 409 and late.has("Moderators hid this item")
+    gone = await web.get(path, headers=accept)
+    assert gone.status == 410 and json.loads(gone.text)["type"] == "Tombstone"
+    hidden_note = await web.get(f"/comments/{parent.id}", headers=accept)
+    assert hidden_note.status == 410 and json.loads(hidden_note.text)["id"].endswith(f"/comments/{parent.id}")
+    async with app[DB]() as db:
+        bodies = [c.body for c in await db.scalars(select(Comment).order_by(Comment.id))]
+    assert bodies == ["Buy cheap pills here", "A reply to the pills"]
 
 
 async def test_plain_user_cannot_moderate(web, app, server):

@@ -11,6 +11,7 @@ from node.db.base import utcnow
 from node.events import record_event
 from node.groups.acting import ActingRefused, acting_group_id
 from node.i18n import N_
+from node.moderation.visibility import is_hidden
 
 BODY_LIMIT = 5000
 
@@ -59,6 +60,8 @@ async def create_comment(db, target: CommentTarget, *, commentable_type: str, co
                          alignment: str | None = None, on_behalf_of=None) -> Comment:
     """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None."""
     _check_open(target)
+    if await is_hidden(db, commentable_type, commentable_id):
+        raise CommentError(409, N_("Moderators hid this item: it takes no new comments."))
     depth = 0
     if parent_id is not None:
         parent = await db.get(Comment, parent_id)
@@ -67,6 +70,8 @@ async def create_comment(db, target: CommentTarget, *, commentable_type: str, co
             raise CommentError(404, N_("The comment you replied to does not exist here."))
         if parent.deleted:
             raise CommentError(422, N_("The comment you replied to was deleted; you cannot reply to it."))
+        if await is_hidden(db, "comment", parent.id):
+            raise CommentError(409, N_("Moderators hid the comment you replied to; you cannot reply to it."))
         if parent.depth >= target.max_depth:
             raise CommentError(422, N_("Replies can only be nested %(n)s levels deep, and this comment is "
                                        "already at the deepest level. Reply to the comment it answers instead."),
