@@ -20,7 +20,8 @@ from node.components.comments.service import create_comment, delete_comment
 from node.components.debates.service import create_debate
 from node.components.proposals.models import Proposal
 from node.components.proposals.service import answer_proposal
-from node.spaces.models import Component
+from node.spaces.models import Component, Space
+from node.spaces.service import update_space
 from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
@@ -113,6 +114,14 @@ async def test_a_resident_follows_a_space_of_another_node_and_reads_it_at_home(t
         assert deleted.deleted_at is not None and deleted.content_html == ""
         assert (await mirrored(town, f"{city.base_url}/comments/{reply.id}")).in_reply_to == \
             f"{city.base_url}/comments/{first_comment.id}"
+
+        # The city renames the space: the Group's Update refreshes the town's copy.
+        async with city.app[DB].begin() as db:
+            await update_space(db, await db.get(Space, space.id),
+                               {"title": {"en": "Participatory budget 2027, extended"}}, default_locale="en")
+        await settle(city, town)
+        async with town.db() as db:
+            assert (await db.scalar(select(RemoteSpace))).name == "Participatory budget 2027, extended"
 
         # The mirror pages, read by anyone on the town's node.
         async with town.db() as db:

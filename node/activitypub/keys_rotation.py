@@ -22,7 +22,7 @@ from datetime import UTC, timedelta
 
 from sqlalchemy import select, update
 
-from federation.vocab import ACTOR_TYPES, AS_PUBLIC, id_of, types_of
+from federation.vocab import ACTOR_TYPES, id_of, types_of
 from node.activitypub import uris
 from node.activitypub.delivery_models import Delivery
 from node.activitypub.follow_models import SpaceFollower
@@ -100,31 +100,26 @@ async def rotate(db, *, base_url: str, default_locale: str, node: bool = False, 
 
 
 async def _announce_space(db, space, new: ActorKey, base_url: str, default_locale: str) -> tuple[int, str]:
-    from node.activitypub.actors import space_document
-    from node.activitypub.outbox import delivery_targets, enqueue
+    from node.activitypub.space_updates import queue_space_update
 
-    followers = list(await db.scalars(select(SpaceFollower).where(SpaceFollower.space_id == space.id)
-                                      .order_by(SpaceFollower.id)))
-    if not followers:
+    if await db.scalar(select(SpaceFollower.id).where(SpaceFollower.space_id == space.id).limit(1)) is None:
         return 0, "Nothing was sent: nobody follows this space."
     if not space.published:  # its actor document is not public any more
         return 0, "Nothing was sent: the space is not published."
     if not base_url:
         return 0, ("Nothing was sent: civicnode.toml has no base_url, so the space's address is unknown; "
                    "followers refetch the space when its new key is used.")
-    document = await space_document(db, base_url, space, default_locale)
-    actor = document["id"]
-    activity = {"@context": document["@context"], "id": f"{actor}#updates/key-{new.id}", "type": "Update",
-                "actor": actor, "object": document, "to": [AS_PUBLIC], "cc": [document["followers"]]}
-    inboxes = delivery_targets(followers)
-    queued = await enqueue(db, actor_type="space", actor_id=space.id, activity=activity, inboxes=inboxes)
+    queued, inboxes = await queue_space_update(db, space, base_url=base_url, default_locale=default_locale,
+                                               update_id=f"key-{new.id}")
+    if queued is None:
+        return 0, "Nothing was sent: nobody follows this space."
     # A running delivery worker keeps a private key for up to KEY_CACHE_SECONDS; the Update waits
     # that long, so that it is signed with the new key.  Until then followers still hold the old
     # key, which signs the space's other deliveries meanwhile: nothing is refused.
     await db.execute(update(Delivery).where(Delivery.outbox_activity_id == queued.id)
                      .values(next_attempt_at=utcnow() + timedelta(seconds=KEY_CACHE_SECONDS)))
-    return len(inboxes), (f"Update of the space's actor queued for {len(inboxes)} inbox(es) of its followers; "
-                          f"it leaves in {KEY_CACHE_SECONDS} s, once running workers sign with the new key.")
+    return inboxes, (f"Update of the space's actor queued for {inboxes} inbox(es) of its followers; "
+                     f"it leaves in {KEY_CACHE_SECONDS} s, once running workers sign with the new key.")
 
 
 async def on_actor_update(ctx: InboxContext, activity: dict, actor) -> None:
@@ -138,6 +133,10 @@ async def on_actor_update(ctx: InboxContext, activity: dict, actor) -> None:
     refreshed = await remote_actors(ctx.app).fetch(actor.id)
     if refreshed.public_key_pem != actor.public_key_pem:
         log.info("%s has a new key (its Update made us refetch it)", actor.id)
+    if refreshed.kind == "Group":
+        from node.activitypub.mirror import refresh_space
+
+        await refresh_space(ctx.app, refreshed)
 
 
 async def run_keys_command(settings, args) -> int:

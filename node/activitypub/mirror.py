@@ -107,6 +107,14 @@ async def resolve_space(app: web.Application, query: str):
     return actor
 
 
+async def refresh_space(app: web.Application, actor) -> None:
+    """A followed space's ``Update``: its name, description and addresses as it now publishes
+    them (``actor`` was just refetched from its origin).  Spaces nobody here follows are not kept."""
+    async with app[DB].begin() as db:
+        if await db.scalar(select(RemoteSpace.id).where(RemoteSpace.uri == actor.id)) is not None:
+            await _store_space(db, actor)
+
+
 async def _store_space(db, actor) -> RemoteSpace:
     document = await db.scalar(select(RemoteActorRecord.document).where(RemoteActorRecord.uri == actor.id)) or {}
     host = urlsplit(actor.id).netloc.lower()

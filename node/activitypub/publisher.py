@@ -103,6 +103,8 @@ async def publish_event(db, event: Event, ctx: PublishContext) -> bool:
     from node.components.comments.activities import announce, followers_of, group_id
 
     db.add(PublishedEvent(event_id=event.id))
+    if event.kind in ACTOR_EVENTS:
+        return await _update_space_actor(db, event, ctx)
     build = _BUILDERS.get(event.kind)
     if build is None or event.space_id is None:
         return False
@@ -131,6 +133,23 @@ async def publish_event(db, event: Event, ctx: PublishContext) -> bool:
     return True
 
 
+# Events that change a space's own actor document: sent as an Update of the Group by the Group,
+# not as an Announce of an object.
+ACTOR_EVENTS = ("space.updated",)
+
+
+async def _update_space_actor(db, event: Event, ctx: PublishContext) -> bool:
+    from node.activitypub.space_updates import queue_space_update
+    from node.spaces.models import Space
+
+    space = await db.get(Space, event.subject_id)
+    if space is None:
+        return False
+    queued, _inboxes = await queue_space_update(db, space, base_url=ctx.base_url, default_locale=ctx.locale,
+                                                update_id=f"event-{event.id}")
+    return queued is not None
+
+
 def _pending(*columns):
     return (select(*columns).where(Event.created_at > utcnow() - LOOKBACK,
                                    ~exists().where(PublishedEvent.event_id == Event.id)))
@@ -151,7 +170,7 @@ async def publish_pending(sessionmaker, ctx: PublishContext, *, limit: int = BAT
 
         import_publish_modules()
         import node.moderation.publish  # noqa: F401  (hidden items are sent as Delete)
-        events = list(await db.scalars(_pending(Event).where(Event.kind.in_(list(_BUILDERS)))
+        events = list(await db.scalars(_pending(Event).where(Event.kind.in_([*_BUILDERS, *ACTOR_EVENTS]))
                                        .order_by(Event.id).limit(limit)))
         for event in events:
             try:

@@ -127,6 +127,9 @@ async def update_space(db, space: Space, values: dict, *, default_locale: str) -
     for key, value in data.items():
         setattr(space, key, value)
     await _flush_unique(db)
+    if space.published:
+        # Followers on other nodes show the space's name and description: they get an Update.
+        await record_event(db, "space.updated", subject_type="space", subject_id=space.id, space_id=space.id)
     return space
 
 
