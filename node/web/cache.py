@@ -41,6 +41,8 @@ PRIVATE_TABLES = frozenset({
     "web_sessions", "login_attempts", "password_reset_tokens", "inbox_activities",
     "outbox_activities", "deliveries", "delivery_hosts", "published_events",
     "notifications", "notified_events", "follows",
+    # Verification: no public page shows who holds which authorisation.
+    "authorisations", "census_entries", "verification_attempts",
 })
 # Pages differ by visitor only through what the key holds; these headers tell other caches so.
 VARY = "Accept, Accept-Language, Cookie"
