@@ -204,6 +204,7 @@ async def test_admin_log_records_role_and_settings_changes_with_pages(web, app, 
             await log_action(db, admin, "test.filler", reason=f"filler {n}")
     first = await web.get("/admin/log")
     assert first.status == 200 and first.has("Page 1 of 2") and first.has("filler 59")
+    assert first.has('href="/admin/log?page=2"') and not first.has("Previous page")
     second = await web.get("/admin/log?page=2")
     assert second.has("user.role") and second.has("@alice_admin")
     async with app[DB]() as db:
