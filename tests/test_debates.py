@@ -72,6 +72,7 @@ async def test_the_list_filters_open_and_closed_debates_and_paginates(web, app):
             await create_debate(db, component, {"title": {"en": f"Extra debate {n:02d}"}}, language="en")
     listing = await web.get(list_path(space, component))
     assert "Extra debate 20" in listing.text and "Page 1 of 2" in listing.text
+    assert f'href="{list_path(space, component)}?state=open&amp;page=2"' in listing.text
     assert "Should the Saturday market move?" not in listing.text  # the oldest is on page 2
     assert "Should the Saturday market move?" in (await web.get(list_path(space, component) + "?page=2")).text
 
