@@ -74,6 +74,12 @@ async def test_a_member_publishes_a_proposal_and_a_comment_on_behalf_of_a_verifi
     assert stored.author_id == amelie.id and stored.user_group_id == group.id
     assert 'on behalf of <a href="/groups/neighbours">Market Square Neighbours</a></span>' in page.text
     assert 'id="comment-user-group"' in page.text  # the comment form offers the choice too
+    assert f'id="reply-user-group-{stored.id}"' in page.text  # and so does each reply form
+    reply = await comment(web, space, proposal.id, parent_id=str(stored.id), user_group=str(group.id))
+    assert reply.status == 200
+    async with app[DB]() as db:
+        answer = await db.scalar(select(Comment).where(Comment.parent_id == stored.id))
+    assert answer.user_group_id == group.id and answer.author_id == amelie.id
 
     # Personal by default: no value means herself.
     await propose(web, space, component, title="Lights in the park at night")
