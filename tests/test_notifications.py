@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.smtp import SMTP
@@ -252,3 +253,14 @@ async def test_daily_digest_through_the_cli_function(app, world, smtp_server, ca
     assert message.get_content().count("Bob commented on") == 2
     assert await run_digest(app[SETTINGS]) == 0  # already sent: nothing twice
     assert len(smtp_server.envelopes) == 1
+    # A new notification the same day waits for tomorrow's digest, whoever sends it (cron or serve).
+    await comment(app, bob, proposal, "Three")
+    await settle(app)
+    assert await run_digest(app[SETTINGS]) == 0
+    assert len(smtp_server.envelopes) == 1
+    async with app[DB].begin() as db:
+        alice = await db.get(User, world["alice"].id)
+        alice.digest_sent_at -= timedelta(hours=21)
+    assert await run_digest(app[SETTINGS]) == 0
+    assert len(smtp_server.envelopes) == 2
+    assert message_of(smtp_server.envelopes[1]).get_content().count("Bob commented on") == 1

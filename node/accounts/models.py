@@ -28,6 +28,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Notification mails: none, immediate or daily (node.notifications).
     notification_email: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")
+    # When the last daily digest left: `serve` and a cron'd `civicnode digest` both send them,
+    # and a resident gets one a day whichever runs first.
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_admin(self) -> bool:

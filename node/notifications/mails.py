@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from node.accounts.models import User
@@ -24,6 +24,9 @@ log = logging.getLogger("civicnode.notifications")
 
 IMMEDIATE_LOOKBACK = timedelta(days=2)  # older unsent ones (a node that was down) wait for no mail
 DIGEST_EVERY = timedelta(days=1)
+# At most one digest a person in this time, whoever sends it (`serve` hourly, or cron with
+# `civicnode digest`); under a day, so that a cron at a fixed hour never skips a day by drifting.
+DIGEST_GAP = timedelta(hours=20)
 BATCH = 100
 
 
@@ -107,7 +110,8 @@ async def send_digests(sessionmaker, ctx: MailContext, *, force: bool = False) -
     async with sessionmaker() as db:
         due = (select(Notification.user_id).join(User, User.id == Notification.user_id)
                .where(User.notification_email == "daily", Notification.emailed_at.is_(None),
-                      Notification.read_at.is_(None))
+                      Notification.read_at.is_(None),
+                      or_(User.digest_sent_at.is_(None), User.digest_sent_at <= now - DIGEST_GAP))
                .group_by(Notification.user_id))
         if not force:
             due = due.having(func.min(Notification.created_at) <= now - DIGEST_EVERY)
@@ -120,6 +124,8 @@ async def send_digests(sessionmaker, ctx: MailContext, *, force: bool = False) -
         rows = [row for row in rows if row[0].id in claimed]
         if not rows:
             continue
+        async with sessionmaker.begin() as db:
+            await db.execute(update(User).where(User.id == user_id).values(digest_sent_at=now))
         user = rows[0][1]
         gettext, ngettext = ctx.gettext(user)
         node_name = ctx.node_info.get("node_name", "")

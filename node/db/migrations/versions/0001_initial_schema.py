@@ -171,6 +171,7 @@ def upgrade() -> None:
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('notification_email', sa.String(length=16), server_default='daily', nullable=False),
+    sa.Column('digest_sent_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
