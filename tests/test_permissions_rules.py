@@ -10,6 +10,7 @@ from sqlalchemy import event
 from node.appkeys import DB, ENGINE
 from node.permissions import decide
 from node.permissions.rules import Requirement, age_on, evaluate, normal_postal_code, requirement_of
+from node.verification.census import normalise_postal_code
 from node.verification.models import Authorisation
 from node.verification.service import HANDLER_LABELS
 from tests.permissions_support import grant, restrict
@@ -94,6 +95,9 @@ def test_postal_codes():
     # Written differently, the same code.
     british = Requirement(("census",), postal_codes=(normal_postal_code("sw1a 1aa"),))
     assert judge(british, auth(postal_code="SW1A  1AA"))[0].allowed
+    # As the census and manual handlers store it: no spaces, no dashes.
+    assert judge(british, auth(postal_code=normalise_postal_code("SW1A 1AA")))[0].allowed
+    assert judge(Requirement(("census",), postal_codes=("08-001",)), auth(postal_code="08001"))[0].allowed
 
 
 def test_minimum_age_on_the_day_of_the_action():

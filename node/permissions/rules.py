@@ -71,8 +71,14 @@ POSTAL_CODE = re.compile(r"[A-Z0-9](?:[A-Z0-9 -]*[A-Z0-9])?")
 
 
 def normal_postal_code(value) -> str:
-    """Upper case, spaces collapsed: "08001", "sw1a 1aa" and "SW1A  1AA" compare as written."""
+    """Upper case, spaces collapsed: how a code the admin typed is kept and shown."""
     return " ".join(str(value or "").upper().split())
+
+
+def postal_key(value) -> str:
+    """What every writing of one code shares ("SW1A 1AA", "sw1a1aa"; "08-001", "08001"): the
+    verification handlers store codes without spaces or dashes (node.verification.census)."""
+    return re.sub(r"[\s\-]+", "", str(value or "")).upper()
 
 
 def requirement_of(component, action: str) -> Requirement | None:
@@ -124,7 +130,8 @@ def evaluate(requirement: Requirement | None, user, authorisations, now: datetim
     refusals = []
     for authorisation in active:
         details = authorisation.details or {}
-        if requirement.postal_codes and normal_postal_code(details.get("postal_code")) not in requirement.postal_codes:
+        if requirement.postal_codes and postal_key(details.get("postal_code")) not in {
+                postal_key(code) for code in requirement.postal_codes}:
             # A verification that says no postal code (e.g. an email domain) may be completed by
             # one that does; a postal code outside the list cannot be fixed by the person.
             fix = "" if details.get("postal_code") else "verify"
