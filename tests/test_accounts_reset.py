@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import ClientSession, CookieJar
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import func, select, update
 
 from node.accounts.models import PasswordResetToken, User, WebSession
@@ -22,6 +21,7 @@ from node.db.base import utcnow
 from node.mail import MAIL_TASKS
 from tests.helpers import WebClient
 from tests.test_accounts import PASSWORD, register
+from tests.mail_support import smtp_on_loopback
 
 NEW_PASSWORD = "a fresh long passphrase"
 LINK_RE = re.compile(r"(https?://\S+)/password/reset/([A-Za-z0-9_-]+)")
@@ -173,26 +173,10 @@ async def test_at_most_a_few_links_are_out_at_once(web, app, alice, mail_log):
     assert len(await token_rows(app)) == 3
 
 
-class Inbox:
-    """aiosmtpd handler keeping what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 async def smtp_server():
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    inbox.port = server.sockets[0].getsockname()[1]
-    yield inbox
-    server.close()
-    await server.wait_closed()
+    async with smtp_on_loopback() as inbox:
+        yield inbox
 
 
 async def test_reset_mail_goes_through_a_real_smtp_server(web, app, alice, smtp_server):

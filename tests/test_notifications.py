@@ -2,13 +2,9 @@
 real SMTP server on loopback)."""
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from node.accounts.models import User
@@ -26,6 +22,7 @@ from node.spaces.models import Component
 from node.spaces.service import activate_phase
 from tests.proposals_fixtures import make_proposal, proposal_path, space_with_component
 from tests.spaces_support import PASSWORD, count, make_user
+from tests.mail_support import message_of, smtp_on_loopback
 
 
 async def settle(app):
@@ -184,32 +181,10 @@ async def test_anonymous_pages_do_not_count(web, app, world):
     assert "Notifications" not in page.text
 
 
-class Inbox:
-    def __init__(self):
-        self.envelopes = []
-        self.arrived = asyncio.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        self.arrived.set()
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 async def smtp_server(app):
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    settings = app[SETTINGS]
-    settings.smtp_host, settings.smtp_port = "127.0.0.1", server.sockets[0].getsockname()[1]
-    settings.mail_from = "Testville <noreply@testville.example>"
-    yield inbox
-    server.close()
-    await server.wait_closed()
-
-
-def message_of(envelope):
-    return email.message_from_bytes(envelope.content, policy=email.policy.default)
+    async with smtp_on_loopback(app) as inbox:
+        yield inbox
 
 
 async def test_email_setting_and_immediate_mail(web, app, world, smtp_server):

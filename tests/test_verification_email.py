@@ -2,14 +2,12 @@
 shows a button, POST confirms."""
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import re
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import select, update
 
 from node.appkeys import DB, SETTINGS
@@ -19,32 +17,17 @@ from node.verification.domains import SETTING
 from node.verification.models import Authorisation
 from node.verification.service import active_authorisations
 from tests.spaces_support import PASSWORD, log_in
+from tests.mail_support import smtp_on_loopback
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+(/account/verifications/email_domain/confirm/[A-Za-z0-9_-]+)")
 
 
-class Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 async def smtp_server(app, server):
-    inbox = Inbox()
-    loop = asyncio.get_running_loop()
-    smtp = await loop.create_server(lambda: SMTP(inbox, hostname="mail.test"), "127.0.0.1", 0)
-    settings = app[SETTINGS]
-    settings.smtp_host, settings.smtp_port = "127.0.0.1", smtp.sockets[0].getsockname()[1]
-    settings.mail_from = "Testville <noreply@testville.example>"
     async with app[DB].begin() as db:
         db.add(NodeSetting(key=SETTING, value=["collective.example"]))
-    yield inbox
-    smtp.close()
-    await smtp.wait_closed()
+    async with smtp_on_loopback(app) as inbox:
+        yield inbox
 
 
 def link_in(envelope) -> str:
