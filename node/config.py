@@ -59,6 +59,9 @@ class Settings:
     delivery_in_process: bool = True
     delivery_concurrency: int = 16
     delivery_per_host: int = 4
+    # A commit in this process wakes its worker at once; deliveries queued by other processes
+    # (a second `serve`, `civicnode` commands) wait for the next look, this many seconds apart.
+    delivery_poll_seconds: int = 2
     # Peers whose X-Forwarded-For is believed (the reverse proxy in front of the node). Anything
     # else would let a client choose its own address and escape per-address login throttling.
     trusted_proxies: list = field(default_factory=lambda: ["127.0.0.1", "::1"])

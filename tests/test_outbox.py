@@ -12,6 +12,7 @@ from node.activitypub.delivery import mark_host_alive
 from node.activitypub.delivery_models import Delivery, HostState, OutboxActivity
 from node.activitypub.outbox import delivery_targets, enqueue, host_of
 from node.activitypub.worker import DELIVERY
+from node.app import create_app
 from node.appkeys import DB, SETTINGS
 from tests.delivery_support import note_activity, queue, receivers  # noqa: F401
 
@@ -89,14 +90,21 @@ async def test_mark_host_alive_is_a_read_for_a_healthy_host(queue):
         assert await mark_host_alive(db, "unknown.example") is False
 
 
+@pytest.fixture
+def app(migrated):
+    # A poll interval far beyond the wait below: only the commit's wake-up can deliver in time.
+    migrated.delivery_poll_seconds = 3600
+    return create_app(migrated)
+
+
 async def test_the_application_runs_a_worker_woken_by_commits(app, server, queue, receivers):
     receiver = await receivers()
-    assert app[DELIVERY]["worker"] is not None
+    assert app[DELIVERY]["worker"].poll_seconds == 3600
     app[SETTINGS].allow_private_addresses = True  # read when the first delivery makes the client
     async with app[DB].begin() as db:
         await enqueue(db, actor_type="user", actor_id=1, activity=note_activity(7), inboxes=[receiver.inbox()])
     # No poll interval to wait for: the commit woke the worker.
-    await receiver.wait_for(lambda: receiver.acked, timeout=1.5)
+    await receiver.wait_for(lambda: receiver.acked, timeout=30)
     assert receiver.acked[0].verified
     await app[DELIVERY]["worker"].until_idle(timeout=5)
     assert (await queue.deliveries())[0].status == "delivered"

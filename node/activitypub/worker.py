@@ -290,7 +290,8 @@ def make_fetcher(settings: Settings):
 
 
 def make_worker(settings: Settings, sessionmaker, **overrides) -> DeliveryWorker:
-    options = {"concurrency": settings.delivery_concurrency, "per_host": settings.delivery_per_host}
+    options = {"concurrency": settings.delivery_concurrency, "per_host": settings.delivery_per_host,
+               "poll_seconds": max(1, settings.delivery_poll_seconds)}
     return DeliveryWorker(sessionmaker, fetcher_factory=lambda: make_fetcher(settings), **{**options, **overrides})
 
 
