@@ -78,6 +78,10 @@ CIVICNODE_CONTEXT: Mapping[str, Any] = MappingProxyType({
     "eligibleFor": {"@id": "cn:eligibleFor", "@type": "@id"},
     "authorization": "cn:authorization",
     "validUntil": {"@id": "cn:validUntil", "@type": "xsd:dateTime"},
+    # What a host asks partner nodes to vouch for (an Invite), and why it refused (a Reject).
+    "conditions": "cn:conditions",
+    "reason": "cn:reason",
+    "subject": "as:subject",
     # Published counts, per origin node and in total.
     "originNode": {"@id": "cn:originNode", "@type": "@id"},
     "countsByOrigin": "cn:countsByOrigin",

@@ -111,7 +111,10 @@ async def remote_item(request: web.Request) -> web.Response:
             raise user_error(404, "Nothing from another node has this address here.")
         item, space = row
         thread = await _thread(db, space.id, item.uri)
-    return render(request, "federation/item.html", {"space": space, "item": item, "thread": thread})
+        from node.cohosting.views import participation_context  # co-hosted spaces only
+
+        taking_part = await participation_context(request, db, space, item)
+    return render(request, "federation/item.html", {"space": space, "item": item, "thread": thread, **taking_part})
 
 
 async def unfollow(request: web.Request) -> web.Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, UTCDateTime, utcnow
@@ -73,12 +73,18 @@ class ProposalVersion(Base):
 class Support(Base):
     __tablename__ = "proposal_supports"
     # The database decides double supports (two clicks, two tabs, two workers), not a check.
+    # A support is a local user's or a partner node's resident's (node.cohosting): exactly one
+    # of user_id and participant_id is set; NULLs do not collide in either unique constraint.
     __table_args__ = (UniqueConstraint("proposal_id", "user_id"),
-                      Index("ix_proposal_supports_user_component", "user_id", "component_id"))
+                      UniqueConstraint("proposal_id", "participant_id", name="uq_proposal_supports_participant"),
+                      CheckConstraint("(user_id IS NULL) <> (participant_id IS NULL)", name="ck_support_one_person"),
+                      Index("ix_proposal_supports_user_component", "user_id", "component_id"),
+                      Index("ix_proposal_supports_participant_component", "participant_id", "component_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"))
     # Denormalised so that "how many supports did this person give here" is one index lookup.
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
     # False while the person has given fewer supports than the component's minimum.

@@ -12,11 +12,12 @@ is always the number of counted rows and changes in the same transaction as the 
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from node.accounts.models import User
+from node.cohosting.models import RemoteParticipant
 from node.components.proposals.models import Proposal, Support
 from node.components.proposals.service import refuse
 from node.components.proposals.settings import settings_of, supports_open
@@ -26,7 +27,15 @@ from node.spaces.models import Component
 ALREADY = N_("You already support this proposal.")
 
 
-async def _serialise(db, user_id: int, proposal_id: int) -> None:
+def _person(person):
+    """The Support column that identifies ``person``: a local user, or a partner node's
+    resident (node.cohosting.models.RemoteParticipant)."""
+    if isinstance(person, RemoteParticipant):
+        return Support.participant_id, person.id, RemoteParticipant
+    return Support.user_id, person.id, User
+
+
+async def _serialise(db, person, proposal_id: int) -> None:
     """Make this person's support actions in this transaction run one at a time, so that the
     per-person limits (maximum, minimum) are checked on what is really there.
 
@@ -38,7 +47,8 @@ async def _serialise(db, user_id: int, proposal_id: int) -> None:
         await db.execute(update(Proposal).where(Proposal.id == proposal_id)
                          .values(support_count=Proposal.support_count))
     else:
-        await db.execute(select(User.id).where(User.id == user_id).with_for_update())
+        _, person_id, table = _person(person)
+        await db.execute(select(table.id).where(table.id == person_id).with_for_update())
 
 
 async def _checked(db, proposal_id: int, active_phase_id: int | None) -> tuple[Proposal, dict]:
@@ -61,19 +71,21 @@ async def _checked(db, proposal_id: int, active_phase_id: int | None) -> tuple[P
     return proposal, settings
 
 
-async def given_supports(db, user_id: int, component_id: int) -> int:
+async def given_supports(db, person, component_id: int) -> int:
+    column, person_id, _ = _person(person)
     return await db.scalar(select(func.count()).select_from(Support).where(
-        Support.user_id == user_id, Support.component_id == component_id))
+        column == person_id, Support.component_id == component_id))
 
 
-async def _set_counted(db, user_id: int, component_id: int, counted: bool) -> None:
+async def _set_counted(db, person, component_id: int, counted: bool) -> None:
     """Turn all of a person's supports in a component into (un)counted ones, counters too."""
+    column, person_id, _ = _person(person)
     ids = list((await db.scalars(select(Support.proposal_id).where(
-        Support.user_id == user_id, Support.component_id == component_id,
+        column == person_id, Support.component_id == component_id,
         Support.counted.is_(not counted)))).all())
     if not ids:
         return
-    await db.execute(update(Support).where(Support.user_id == user_id, Support.component_id == component_id)
+    await db.execute(update(Support).where(column == person_id, Support.component_id == component_id)
                      .values(counted=counted).execution_options(synchronize_session=False))
     step = 1 if counted else -1
     # Sorted ids: concurrent transactions touching the same proposals lock them in one order.
@@ -83,11 +95,13 @@ async def _set_counted(db, user_id: int, component_id: int, counted: bool) -> No
 
 
 async def add_support(db, proposal_id: int, user, active_phase_id: int | None) -> Proposal:
-    await _serialise(db, user.id, proposal_id)
+    """``user``: a local User or a RemoteParticipant (node.cohosting)."""
+    await _serialise(db, user, proposal_id)
     proposal, settings = await _checked(db, proposal_id, active_phase_id)
-    if await db.scalar(select(Support.id).where(Support.proposal_id == proposal_id, Support.user_id == user.id)):
+    column, person_id, _ = _person(user)
+    if await db.scalar(select(Support.id).where(Support.proposal_id == proposal_id, column == person_id)):
         raise refuse(ALREADY, 409)
-    given = await given_supports(db, user.id, proposal.component_id)
+    given = await given_supports(db, user, proposal.component_id)
     maximum, minimum = settings["max_supports_per_user"], settings["minimum_supports_per_user"]
     if maximum and given >= maximum:
         raise refuse((N_("You have given all your %(n)s supports in this component. Remove one of "
@@ -95,15 +109,15 @@ async def add_support(db, proposal_id: int, user, active_phase_id: int | None) -
     # Below the minimum a support is kept but not counted; the one that reaches it counts them all.
     reaches_minimum = bool(minimum) and given + 1 == minimum
     counted = not minimum or given + 1 > minimum
-    db.add(Support(proposal_id=proposal_id, user_id=user.id, component_id=proposal.component_id,
-                   counted=counted))
+    db.add(Support(proposal_id=proposal_id, component_id=proposal.component_id, counted=counted,
+                   **{column.key: person_id}))
     try:
         await db.flush()
     except IntegrityError:
         # A concurrent request of the same person got there first; the constraint decided.
         raise refuse(ALREADY, 409) from None
     if reaches_minimum:
-        await _set_counted(db, user.id, proposal.component_id, True)
+        await _set_counted(db, user, proposal.component_id, True)
     elif counted:
         await db.execute(update(Proposal).where(Proposal.id == proposal_id)
                          .values(support_count=Proposal.support_count + 1)
@@ -112,13 +126,14 @@ async def add_support(db, proposal_id: int, user, active_phase_id: int | None) -
 
 
 async def remove_support(db, proposal_id: int, user, active_phase_id: int | None) -> Proposal:
-    await _serialise(db, user.id, proposal_id)
+    await _serialise(db, user, proposal_id)
     proposal, settings = await _checked(db, proposal_id, active_phase_id)
-    support = await db.scalar(select(Support).where(Support.proposal_id == proposal_id, Support.user_id == user.id))
+    column, person_id, _ = _person(user)
+    support = await db.scalar(select(Support).where(Support.proposal_id == proposal_id, column == person_id))
     if support is None:
         raise refuse(N_("You do not support this proposal."), 409)
     minimum = settings["minimum_supports_per_user"]
-    given = await given_supports(db, user.id, proposal.component_id)
+    given = await given_supports(db, user, proposal.component_id)
     was_counted = support.counted
     await db.execute(delete(Support).where(Support.id == support.id))
     if was_counted:
@@ -126,7 +141,7 @@ async def remove_support(db, proposal_id: int, user, active_phase_id: int | None
                          .values(support_count=Proposal.support_count - 1)
                          .execution_options(synchronize_session=False))
     if minimum and given == minimum:
-        await _set_counted(db, user.id, proposal.component_id, False)
+        await _set_counted(db, user, proposal.component_id, False)
     return proposal
 
 
@@ -142,7 +157,8 @@ async def recount_supports(db, component) -> None:
     minimum = settings_of(component)["minimum_supports_per_user"]
     others = aliased(Support)
     given = (select(func.count()).select_from(others)
-             .where(others.user_id == Support.user_id, others.component_id == component.id)
+             .where(or_(others.user_id == Support.user_id, others.participant_id == Support.participant_id),
+                    others.component_id == component.id)
              .scalar_subquery())
     await db.execute(update(Support).where(Support.component_id == component.id)
                      .values(counted=given >= minimum).execution_options(synchronize_session=False))

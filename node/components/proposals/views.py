@@ -75,7 +75,7 @@ async def show(request: web.Request) -> web.Response:
             mine = await db.scalar(select(Support).where(Support.proposal_id == proposal.id,
                                                          Support.user_id == user.id))
             if settings["max_supports_per_user"]:  # only shown against a maximum
-                given = await given_supports(db, user.id, component.id)
+                given = await given_supports(db, user, component.id)
         comments = await thread_context(request, db, "proposal", proposal.id,
                                         comment_target(proposal, component, space))
         sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]

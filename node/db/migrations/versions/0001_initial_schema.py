@@ -126,6 +126,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_remote_actors_host'), ['host'], unique=False)
         batch_op.create_index(batch_op.f('ix_remote_actors_key_id'), ['key_id'], unique=False)
 
+    op.create_table('remote_participants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_uri', sa.String(length=2048), nullable=False),
+    sa.Column('home_node_uri', sa.String(length=2048), nullable=False),
+    sa.Column('home_host', sa.String(length=255), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_participants')),
+    sa.UniqueConstraint('actor_uri', name=op.f('uq_remote_participants_actor_uri'))
+    )
+    with op.batch_alter_table('remote_participants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_remote_participants_home_host'), ['home_host'], unique=False)
+
     op.create_table('remote_spaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uri', sa.String(length=2048), nullable=False),
@@ -309,6 +321,72 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_moderations_hidden_at'), ['hidden_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_moderations_space_id'), ['space_id'], unique=False)
 
+    op.create_table('outgoing_participations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('space_uri', sa.String(length=2048), nullable=False),
+    sa.Column('object_uri', sa.String(length=2048), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('activity', sa.JSON(), nullable=False),
+    sa.Column('answer', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('reason_text', sa.Text(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outgoing_participations_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_participations')),
+    sa.UniqueConstraint('activity_id', name=op.f('uq_outgoing_participations_activity_id'))
+    )
+    with op.batch_alter_table('outgoing_participations', schema=None) as batch_op:
+        batch_op.create_index('ix_outgoing_participations_user_object', ['user_id', 'object_uri'], unique=False)
+
+    op.create_table('participation_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('object_uri', sa.String(length=2048), nullable=False),
+    sa.Column('activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('activity', sa.JSON(), nullable=False),
+    sa.Column('answer', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_participation_records_participant_id_remote_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_participation_records_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_participation_records')),
+    sa.UniqueConstraint('activity_id', name=op.f('uq_participation_records_activity_id'))
+    )
+    with op.batch_alter_table('participation_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_participation_records_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index('ix_participation_records_space', ['space_id', 'id'], unique=False)
+
+    op.create_table('partnerships',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_uri', sa.String(length=2048), nullable=False),
+    sa.Column('host_node_uri', sa.String(length=2048), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('host_inbox', sa.String(length=2048), nullable=False),
+    sa.Column('space_name', sa.Text(), nullable=False),
+    sa.Column('space_handle', sa.String(length=512), nullable=False),
+    sa.Column('remote_space_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('invite_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('invite', sa.JSON(), nullable=False),
+    sa.Column('follow_activity_id', sa.String(length=2048), nullable=True),
+    sa.Column('invited_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['remote_space_id'], ['remote_spaces.id'], name=op.f('fk_partnerships_remote_space_id_remote_spaces'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partnerships')),
+    sa.UniqueConstraint('follow_activity_id', name=op.f('uq_partnerships_follow_activity_id')),
+    sa.UniqueConstraint('invite_activity_id', name=op.f('uq_partnerships_invite_activity_id'))
+    )
+    with op.batch_alter_table('partnerships', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_partnerships_space_uri'), ['space_uri'], unique=False)
+
     op.create_table('password_reset_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -399,6 +477,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('space_followers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_space_followers_space_id'), ['space_id'], unique=False)
+
+    op.create_table('space_partners',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('node_uri', sa.String(length=2048), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('inbox', sa.String(length=2048), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('invite_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('follow_activity_id', sa.String(length=2048), nullable=True),
+    sa.Column('invited_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_space_partners_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_space_partners')),
+    sa.UniqueConstraint('invite_activity_id', name=op.f('uq_space_partners_invite_activity_id'))
+    )
+    with op.batch_alter_table('space_partners', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_space_partners_host'), ['host'], unique=False)
+        batch_op.create_index(batch_op.f('ix_space_partners_space_id'), ['space_id'], unique=False)
+        batch_op.create_index('uq_space_partners_open', ['space_id', 'node_uri'], unique=True, sqlite_where=sa.text("state IN ('invited', 'active')"), postgresql_where=sa.text("state IN ('invited', 'active')"))
 
     op.create_table('space_roles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -674,17 +776,22 @@ def upgrade() -> None:
     op.create_table('proposal_supports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('proposal_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('participant_id', sa.Integer(), nullable=True),
     sa.Column('component_id', sa.Integer(), nullable=False),
     sa.Column('counted', sa.Boolean(), nullable=False),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(user_id IS NULL) <> (participant_id IS NULL)', name=op.f('ck_proposal_supports_ck_support_one_person')),
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposal_supports_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_proposal_supports_participant_id_remote_participants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_supports_proposal_id_proposals'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_proposal_supports_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_supports')),
+    sa.UniqueConstraint('proposal_id', 'participant_id', name='uq_proposal_supports_participant'),
     sa.UniqueConstraint('proposal_id', 'user_id', name=op.f('uq_proposal_supports_proposal_id'))
     )
     with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
+        batch_op.create_index('ix_proposal_supports_participant_component', ['participant_id', 'component_id'], unique=False)
         batch_op.create_index('ix_proposal_supports_user_component', ['user_id', 'component_id'], unique=False)
 
     op.create_table('proposal_versions',
@@ -714,6 +821,7 @@ def downgrade() -> None:
     op.drop_table('proposal_versions')
     with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
         batch_op.drop_index('ix_proposal_supports_user_component')
+        batch_op.drop_index('ix_proposal_supports_participant_component')
 
     op.drop_table('proposal_supports')
     with op.batch_alter_table('proposal_amendments', schema=None) as batch_op:
@@ -784,6 +892,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_space_roles_user_id'))
 
     op.drop_table('space_roles')
+    with op.batch_alter_table('space_partners', schema=None) as batch_op:
+        batch_op.drop_index('uq_space_partners_open', sqlite_where=sa.text("state IN ('invited', 'active')"), postgresql_where=sa.text("state IN ('invited', 'active')"))
+        batch_op.drop_index(batch_op.f('ix_space_partners_space_id'))
+        batch_op.drop_index(batch_op.f('ix_space_partners_host'))
+
+    op.drop_table('space_partners')
     with op.batch_alter_table('space_followers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_space_followers_space_id'))
 
@@ -807,6 +921,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_password_reset_tokens_user_id'))
 
     op.drop_table('password_reset_tokens')
+    with op.batch_alter_table('partnerships', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_partnerships_space_uri'))
+
+    op.drop_table('partnerships')
+    with op.batch_alter_table('participation_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_participation_records_space')
+        batch_op.drop_index(batch_op.f('ix_participation_records_participant_id'))
+
+    op.drop_table('participation_records')
+    with op.batch_alter_table('outgoing_participations', schema=None) as batch_op:
+        batch_op.drop_index('ix_outgoing_participations_user_object')
+
+    op.drop_table('outgoing_participations')
     with op.batch_alter_table('moderations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_moderations_space_id'))
         batch_op.drop_index(batch_op.f('ix_moderations_hidden_at'))
@@ -850,6 +977,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_remote_spaces_host'))
 
     op.drop_table('remote_spaces')
+    with op.batch_alter_table('remote_participants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_remote_participants_home_host'))
+
+    op.drop_table('remote_participants')
     with op.batch_alter_table('remote_actors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remote_actors_key_id'))
         batch_op.drop_index(batch_op.f('ix_remote_actors_host'))

@@ -1,0 +1,93 @@
+"""Eligibility attestations: a home node vouches that one of its residents may act in a space of
+another node (docs/FEDERATION.md, "Remote participation").
+
+The attestation travels inside the resident's signed activity, with its own FEP-8b32 proof made
+by the home node's actor, so the host (and anyone recounting later) can check both signatures
+long after the HTTP request is gone. It names the resident (``subject``), the space
+(``eligibleFor``), the authorisation it rests on and an expiry; nothing of the authorisation's
+data (document numbers, birth dates) leaves the home node.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from federation.vocab import id_of, same_origin, types_of
+
+ATTESTATION_TYPE = "EligibilityAttestation"
+# Long enough for a delivery retried over a host's short outage, short enough that an attestation
+# copied from a public record cannot be replayed much later (each activity id is used once anyway).
+VALIDITY = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class AttestationProblem(Exception):
+    """Why an attestation does not hold: a REASONS code and a sentence for the logs."""
+
+    reason: str
+    detail: str
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def unsigned_attestation(*, node_actor: str, resident: str, space: str, authorisation: str | None,
+                         now: datetime, valid_until: datetime | None = None) -> dict[str, Any]:
+    """The attestation before the node's proof is added (federation.proofs.create_proof).
+    ``valid_until``: never later than the authorisation itself holds."""
+    until = now + VALIDITY if valid_until is None else min(valid_until, now + VALIDITY)
+    return {"id": f"{node_actor}/attestations/{uuid.uuid4()}", "type": ATTESTATION_TYPE,
+            "attributedTo": node_actor, "subject": resident, "eligibleFor": space,
+            "authorization": authorisation or "account", "published": _iso(now), "validUntil": _iso(until)}
+
+
+@dataclass(frozen=True)
+class Attestation:
+    node: str  # the attesting node's actor
+    resident: str
+    space: str
+    authorisation: str
+    valid_until: datetime
+
+
+def read_attestation(activity: dict, *, space: str, now: datetime) -> tuple[Attestation, dict]:
+    """The attestation in ``activity`` if its shape holds for ``space`` at ``now`` (the proof is
+    checked separately, with the node's keys): (parsed, the JSON object). Raises
+    AttestationProblem with the reason code to answer."""
+    document = activity.get("attestation")
+    if not isinstance(document, dict):
+        raise AttestationProblem("attestation_missing", "the activity carries no attestation object")
+    if ATTESTATION_TYPE not in types_of(document):
+        raise AttestationProblem("attestation_missing", f"the attestation's type is not {ATTESTATION_TYPE}")
+    node, resident, target = id_of(document.get("attributedTo")), id_of(document.get("subject")), \
+        id_of(document.get("eligibleFor"))
+    actor = id_of(activity.get("actor"))
+    if not node or not same_origin(node, actor or ""):
+        raise AttestationProblem("attestation_forged", "the attestation is not made by the resident's own node")
+    if resident != actor:
+        raise AttestationProblem("attestation_forged", "the attestation is about someone else")
+    if target != space:
+        raise AttestationProblem("attestation_other_space", f"the attestation is for {target}, not {space}")
+    until = _moment(document.get("validUntil"))
+    if until is None:
+        raise AttestationProblem("attestation_forged", "the attestation has no validUntil date")
+    if until <= now:
+        raise AttestationProblem("attestation_expired", f"the attestation expired at {document.get('validUntil')}")
+    if "proof" not in document:
+        raise AttestationProblem("attestation_forged", "the attestation is not signed")
+    authorisation = document.get("authorization")
+    return Attestation(node, actor, space, authorisation if isinstance(authorisation, str) else "",
+                       until), document

@@ -1,0 +1,148 @@
+"""Home side of remote participation: a resident of this node supports a proposal of a space this
+node co-hosts, from the space's mirror here; the host answers Accept or Reject.
+
+The home node checks the resident's authorisations against what the partnership asks for, then
+sends a ``Like`` signed by the resident (HTTP signature and FEP-8b32 proof) carrying an
+eligibility attestation signed by this node (node.cohosting.attestation). What was sent and the
+host's answer are kept in ``outgoing_participations`` so the resident sees it on their own node.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from federation.vocab import DATA_INTEGRITY_V2, id_of
+from node.activitypub import uris
+from node.activitypub.follow_models import RemoteItem, RemoteSpace
+from node.activitypub.inbox import InboxContext
+from node.appkeys import DB, SETTINGS
+from node.cohosting.attestation import unsigned_attestation
+from node.cohosting.models import OutgoingParticipation
+from node.cohosting.service import active_partnership, required_authorisations
+from node.db.base import utcnow
+from node.i18n import N_
+
+
+class ParticipationError(Exception):
+    """Refused on this node, before anything is sent: a msgid with %(…)s ``values``."""
+
+    def __init__(self, message: str, status: int = 403, **values: Any):
+        super().__init__(message % values if values else message)
+        self.message, self.status, self.values = message, status, values
+
+
+def _context() -> list:
+    from federation.vocab import default_context
+
+    context = default_context()
+    context.insert(1, DATA_INTEGRITY_V2)
+    return context
+
+
+async def latest(db, user_id: int, object_uri: str) -> OutgoingParticipation | None:
+    """The resident's newest participation about ``object_uri``: what their page shows."""
+    return await db.scalar(select(OutgoingParticipation)
+                           .where(OutgoingParticipation.user_id == user_id,
+                                  OutgoingParticipation.object_uri == object_uri)
+                           .order_by(OutgoingParticipation.id.desc()).limit(1))
+
+
+def supports_now(row: OutgoingParticipation | None) -> bool:
+    """Whether the resident's support stands (sent or counted), as far as this node knows."""
+    if row is None:
+        return False
+    if row.kind == "support":
+        return row.answer != "rejected"
+    return row.answer == "rejected"  # a refused withdrawal leaves the support in place
+
+
+async def _signed(db, owner_type: str, owner_id: int, actor_uri: str, document: dict) -> dict:
+    from federation.proofs import create_proof
+    from node.keystore import ensure_keys, verification_method
+
+    key = await ensure_keys(db, owner_type, owner_id)
+    return create_proof(document, key.ed25519_seed_hex, await verification_method(actor_uri, key, db))
+
+
+async def _attestation(db, base: str, user, space_uri: str, conditions: dict) -> dict:
+    from node.verification.service import HANDLER_LABELS, active_authorisations
+
+    now = utcnow()
+    held = await active_authorisations(db, user.id, now)
+    required = required_authorisations(conditions)
+    chosen = next((held[name] for name in required if name in held), None)
+    if required and chosen is None:
+        labels = ", ".join(HANDLER_LABELS.get(name, name) for name in required)
+        raise ParticipationError(N_("To take part in this consultation, get one of these verifications on your "
+                                    "account page first: %(what)s."), what=labels)
+    node_actor = uris.node_actor(base)
+    document = unsigned_attestation(node_actor=node_actor, resident=uris.user_actor(base, user.username),
+                                    space=space_uri, authorisation=chosen.handler if chosen else None, now=now,
+                                    valid_until=chosen.expires_at if chosen else None)
+    return await _signed(db, "node", 0, node_actor, document)
+
+
+async def participate(app, user, space_id: int, item_id: int, kind: str) -> OutgoingParticipation:
+    """Send the resident's support ("support") of a mirrored proposal, or its withdrawal
+    ("withdrawal"). Raises ParticipationError when this node refuses before sending."""
+    from node.activitypub.outbox import enqueue
+
+    base = app[SETTINGS].base_url
+    async with app[DB].begin() as db:
+        row = (await db.execute(select(RemoteItem, RemoteSpace).join(RemoteSpace)
+                                .where(RemoteItem.id == item_id, RemoteSpace.id == space_id))).first()
+        if row is None or row[0].kind != "proposal" or row[0].deleted_at is not None:
+            raise ParticipationError(N_("Nothing from another node has this address here."), 404)
+        item, space = row
+        partnership = await active_partnership(db, space.uri)
+        if partnership is None:
+            raise ParticipationError(N_("This node is not a partner of this consultation: you can read it here, "
+                                        "but take part only on its own node."))
+        previous = await latest(db, user.id, item.uri)
+        person = uris.user_actor(base, user.username)
+        if kind == "support":
+            if supports_now(previous):
+                raise ParticipationError(N_("You already support this proposal."), 409)
+            activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Like",
+                        "actor": person, "object": item.uri, "audience": space.uri, "to": [space.uri],
+                        "published": utcnow().isoformat().replace("+00:00", "Z"),
+                        "attestation": await _attestation(db, base, user, space.uri, partnership.conditions)}
+        else:
+            if not supports_now(previous) or previous.kind != "support":
+                raise ParticipationError(N_("You do not support this proposal."), 409)
+            support = dict(previous.activity)
+            support.pop("@context", None)
+            activity = {"@context": _context(), "id": f"{support['id']}/undo", "type": "Undo", "actor": person,
+                        "object": support, "to": [space.uri]}
+        activity = await _signed(db, "user", user.id, person, activity)
+        sent = OutgoingParticipation(user_id=user.id, space_uri=space.uri, object_uri=item.uri, kind=kind,
+                                     activity_id=activity["id"], activity=activity)
+        db.add(sent)
+        await enqueue(db, actor_type="user", actor_id=user.id, activity=activity, inboxes=[space.inbox])
+    return sent
+
+
+async def _answered(ctx: InboxContext, activity: dict, actor, answer: str) -> None:
+    sent_id = id_of(activity.get("object"))
+    if not sent_id:
+        return
+    async with ctx.app[DB].begin() as db:
+        sent = await db.scalar(select(OutgoingParticipation).where(OutgoingParticipation.activity_id == sent_id))
+        if sent is None or sent.space_uri != actor.id:
+            return  # not ours, or answered by another actor than the space it was sent to
+        reason = activity.get("reason") if answer == "rejected" else None
+        summary = activity.get("summary") if answer == "rejected" else None
+        sent.answer, sent.answered_at = answer, utcnow()
+        sent.reason = reason[:64] if isinstance(reason, str) else None
+        sent.reason_text = summary[:500] if isinstance(summary, str) else None
+
+
+async def on_accept(ctx: InboxContext, activity: dict, actor) -> None:
+    await _answered(ctx, activity, actor, "accepted")
+
+
+async def on_reject(ctx: InboxContext, activity: dict, actor) -> None:
+    await _answered(ctx, activity, actor, "rejected")
+

@@ -1,0 +1,122 @@
+"""Tables of co-hosted consultations (docs/FEDERATION.md, "Co-hosted consultations").
+
+Host side (a space of this node that partner nodes take part in):
+- ``space_partners``: which nodes are partners of which space, under which conditions, and the
+  state of the agreement (invited, active, declined, ended);
+- ``remote_participants``: residents of partner nodes who took part, identified by their actor
+  URI on their home node (one person, one support);
+- ``participation_records``: every signed participation received, as received (the resident's
+  activity with its proof and the home node's attestation), with the answer given. They are the
+  public evidence behind the counts (``civicnode recount``) and are never updated but for the
+  answer, never deleted.
+
+Home side (a resident of this node takes part in a space of another node):
+- ``partnerships``: the spaces of other nodes this node was invited to co-host;
+- ``outgoing_participations``: what our residents sent and the host's answer, so that the
+  resident sees "counted" or "refused: supports closed" on their own node.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.activitypub.models import URI
+from node.db.base import Base, UTCDateTime, utcnow
+
+PARTNER_STATES = ("invited", "active", "declined", "ended")
+ANSWERS = ("pending", "accepted", "rejected")
+
+
+class SpacePartner(Base):
+    __tablename__ = "space_partners"
+    # One open agreement (invited or active) per node and space; declined and ended ones stay as
+    # history, so a node can be invited again later (a new row).
+    __table_args__ = (Index("uq_space_partners_open", "space_id", "node_uri", unique=True,
+                            sqlite_where=text("state IN ('invited', 'active')"),
+                            postgresql_where=text("state IN ('invited', 'active')")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    node_uri: Mapped[str] = mapped_column(String(URI))  # the partner's Application actor
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    inbox: Mapped[str] = mapped_column(String(URI))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[str] = mapped_column(String(16), default="invited")  # PARTNER_STATES
+    # What the partner's node must vouch for: {"authorisations": [handler, …]} — any one of them
+    # (empty: any resident with an account there).
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
+    invite_activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    follow_activity_id: Mapped[str | None] = mapped_column(String(URI))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # "host" or "partner"
+
+
+class Partnership(Base):
+    __tablename__ = "partnerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_uri: Mapped[str] = mapped_column(String(URI), index=True)  # the host's Group
+    host_node_uri: Mapped[str] = mapped_column(String(URI))
+    host: Mapped[str] = mapped_column(String(255), default="")
+    host_inbox: Mapped[str] = mapped_column(String(URI), default="")  # the host node's inbox
+    # The Group as the Invite named it (name, slug@host), shown before the space is mirrored.
+    space_name: Mapped[str] = mapped_column(Text, default="")
+    space_handle: Mapped[str] = mapped_column(String(512), default="")
+    remote_space_id: Mapped[int | None] = mapped_column(ForeignKey("remote_spaces.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="invited")  # PARTNER_STATES
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
+    invite_activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    invite: Mapped[dict] = mapped_column(JSON, default=dict)  # as received: Accept/Reject embed it
+    follow_activity_id: Mapped[str | None] = mapped_column(String(URI), unique=True)
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # "host" or "partner"
+
+
+class RemoteParticipant(Base):
+    __tablename__ = "remote_participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_uri: Mapped[str] = mapped_column(String(URI), unique=True)
+    home_node_uri: Mapped[str] = mapped_column(String(URI))
+    home_host: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ParticipationRecord(Base):
+    __tablename__ = "participation_records"
+    __table_args__ = (Index("ix_participation_records_space", "space_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "support" or "withdrawal"
+    object_uri: Mapped[str] = mapped_column(String(URI))  # what was supported
+    activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    activity: Mapped[dict] = mapped_column(JSON)  # as received: proof and attestation included
+    answer: Mapped[str] = mapped_column(String(16))  # "accepted" or "rejected"
+    reason: Mapped[str | None] = mapped_column(String(64))  # REASONS code when rejected
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutgoingParticipation(Base):
+    __tablename__ = "outgoing_participations"
+    __table_args__ = (Index("ix_outgoing_participations_user_object", "user_id", "object_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    space_uri: Mapped[str] = mapped_column(String(URI))
+    object_uri: Mapped[str] = mapped_column(String(URI))
+    kind: Mapped[str] = mapped_column(String(16))  # "support" or "withdrawal"
+    activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    activity: Mapped[dict] = mapped_column(JSON)  # as sent: a withdrawal embeds the support it undoes
+    answer: Mapped[str] = mapped_column(String(16), default="pending")  # ANSWERS
+    reason: Mapped[str | None] = mapped_column(String(64))
+    reason_text: Mapped[str | None] = mapped_column(Text)  # the host's words, shown if the code is unknown
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,30 @@
+"""Why a host refuses a remote participation: the codes a Reject carries (``reason``), with the
+sentence the resident's home node shows, in the resident's language. A code this node does not
+know is shown with the host's own words (the Reject's ``summary``)."""
+from __future__ import annotations
+
+from node.i18n import N_
+
+REASONS = {
+    "not_partner": N_("Your node is not a partner of this consultation: its residents cannot take part in it "
+                      "from here."),
+    "not_eligible": N_("This consultation asks for a verification your node did not vouch for. Check your "
+                       "verifications on your account page."),
+    "attestation_missing": N_("Your node did not vouch for you, so the consultation could not count it."),
+    "attestation_forged": N_("The host could not check your node's signature on its attestation."),
+    "attestation_other_space": N_("Your node's attestation was for another consultation."),
+    "attestation_expired": N_("Your node's attestation had expired when the host received it. Try again."),
+    "unsigned": N_("The host could not check your signature."),
+    "not_found": N_("This proposal no longer exists on its node."),
+    "proposal_closed": N_("This proposal was withdrawn or rejected: its supports are frozen."),
+    "supports_closed": N_("Supports are not open at the moment in this consultation."),
+    "limit_reached": N_("You have given all the supports this consultation allows."),
+    "already_supported": N_("You already support this proposal."),
+    "not_supported": N_("You did not support this proposal."),
+}
+
+
+def reason_text(gettext, code: str | None, summary: str | None = None) -> str:
+    if code in REASONS:
+        return gettext(REASONS[code])
+    return summary or gettext(N_("The host node refused it without saying why."))

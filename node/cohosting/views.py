@@ -1,0 +1,77 @@
+"""Pages of remote participation on the home node: the support button and its answer on a
+mirrored proposal of a co-hosted space (/following/<space>/items/<item>)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.appkeys import GETTEXT, USER
+from node.cohosting.home import ParticipationError, latest, participate, supports_now
+from node.cohosting.reasons import reason_text
+from node.cohosting.service import active_partnership, required_authorisations
+from node.i18n import N_
+from node.web.context import require_user
+from node.web.errors import user_error
+
+WAITING = {"support": N_("Your support was sent to %(host)s; its answer will show here."),
+           "withdrawal": N_("Your withdrawal was sent to %(host)s; its answer will show here.")}
+ACCEPTED = {"support": N_("Your support is counted by %(host)s."),
+            "withdrawal": N_("You no longer support this proposal.")}
+REFUSED = {"support": N_("%(host)s did not count your support: %(reason)s"),
+           "withdrawal": N_("%(host)s kept your support: %(reason)s")}
+
+
+async def participation_context(request: web.Request, db, space, item) -> dict:
+    """What the mirrored proposal's page shows about taking part from here."""
+    from node.verification.service import HANDLER_LABELS, active_authorisations
+
+    if item.kind != "proposal":
+        return {}
+    partnership = await active_partnership(db, space.uri)
+    if partnership is None:
+        return {"cohosted": False}
+    gettext, user = request[GETTEXT], request.get(USER)
+    required = required_authorisations(partnership.conditions)
+    context = {"cohosted": True, "required": [gettext(HANDLER_LABELS.get(n, n)) for n in required],
+               "participation": None, "supports_now": False, "missing": False}
+    if user is None:
+        return context
+    row = await latest(db, user.id, item.uri)
+    if required:
+        held = await active_authorisations(db, user.id)
+        context["missing"] = not any(name in held for name in required)
+    if row is not None:
+        values = {"host": space.host}
+        if row.answer == "pending":
+            text = gettext(WAITING[row.kind]) % values
+        elif row.answer == "accepted":
+            text = gettext(ACCEPTED[row.kind]) % values
+        else:
+            text = gettext(REFUSED[row.kind]) % {**values, "reason": reason_text(gettext, row.reason, row.reason_text)}
+        context["participation"] = {"answer": row.answer, "kind": row.kind, "text": text}
+    context["supports_now"] = supports_now(row)
+    return context
+
+
+def _id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise user_error(404, "Nothing from another node has this address here.")
+    return int(raw)
+
+
+async def take_part(request: web.Request) -> web.Response:
+    """POST action=support|withdraw on a mirrored proposal."""
+    user = require_user(request)
+    space_id, item_id = _id(request, "space_id"), _id(request, "item_id")
+    form = await request.post()  # the CSRF middleware has checked the token
+    action = str(form.get("action", ""))
+    if action not in ("support", "withdraw"):
+        raise user_error(400, "Choose to support the proposal or to withdraw your support.")
+    try:
+        await participate(request.app, user, space_id, item_id, "support" if action == "support" else "withdrawal")
+    except ParticipationError as exc:
+        # Formatted here: the error page translates a msgid, and leaves a finished sentence as is.
+        message = request[GETTEXT](exc.message) % exc.values if exc.values else exc.message
+        raise user_error(exc.status, message) from None
+    location = request.app.router["remote_item"].url_for(space_id=str(space_id), item_id=str(item_id))
+    raise web.HTTPSeeOther(f"{location}#take-part")

@@ -1,0 +1,241 @@
+"""Remote participation in a co-hosted space: three real nodes over HTTP, SQLite and PostgreSQL.
+
+The city hosts "budget-2027" and has the town as partner (census-verified residents); the
+village follows the space but is no partner. A town resident supports a city proposal from the
+town's mirror; the city checks the resident's proof, the town's attestation, the partnership
+and the component's rules, counts it, and answers; the town shows the answer. The partnership
+rows are written directly here: their lifecycle (Invite/Accept) has its own tests.
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from node.activitypub import uris
+from node.activitypub.follow_models import RemoteItem, RemoteSpace
+from node.activitypub.outbox import enqueue
+from node.appkeys import DB, SETTINGS
+from node.cohosting import home
+from node.cohosting.attestation import unsigned_attestation
+from node.cohosting.models import OutgoingParticipation, ParticipationRecord, Partnership, SpacePartner
+from node.components.proposals.models import Proposal, Support
+from node.db.base import utcnow
+from node.spaces.models import Space
+from node.verification.grants import grant
+from tests.nodes import running_nodes
+from tests.proposals_fixtures import make_proposal, set_settings, space_with_component
+from tests.spaces_support import PASSWORD, make_user
+from tests.test_following import settle
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url_for(request, tmp_path):
+    if request.param == "sqlite":
+        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    return lambda name: cluster.new_database(f"cohost_{name}_{next(_numbers)}")
+
+
+CENSUS = {"authorisations": ["census"]}
+
+
+async def partners(city, town, space, conditions=CENSUS, *, host_side=True) -> None:
+    group = uris.space_actor(city.base_url, space.slug)
+    node = uris.node_actor(town.base_url)
+    if host_side:
+        async with city.app[DB].begin() as db:
+            (await db.get(Space, space.id)).federation_policy = "partners"
+            db.add(SpacePartner(space_id=space.id, node_uri=node, host=town.host, inbox=f"{town.base_url}/inbox",
+                                state="active", conditions=conditions,
+                                invite_activity_id=f"{city.base_url}/actor/partners/invites/{town.name}"))
+    async with town.app[DB].begin() as db:
+        db.add(Partnership(space_uri=group, host_node_uri=uris.node_actor(city.base_url), state="active",
+                           conditions=conditions, invite_activity_id=f"{city.base_url}/actor/partners/invites/{town.name}"))
+
+
+async def resident(node, username: str, *, census: bool = True):
+    user = await make_user(node.app, username)
+    if census:
+        async with node.app[DB].begin() as db:
+            await grant(db, user_id=user.id, handler="census", details={"postal_code": "08001"},
+                        settings=node.app[SETTINGS], unique_digest=f"digest-{username}")
+    return user
+
+
+async def follow(node, city, username: str, slug: str = "budget-2027") -> None:
+    await node.client.login(username, PASSWORD)
+    page = await node.client.post("/following", {"address": f"{slug}@{city.host}"}, csrf_from_path="/following")
+    assert "?done=followed" in page.url
+
+
+async def mirrored(node, uri: str) -> tuple[int, int]:
+    async with node.db() as db:
+        item = await db.scalar(select(RemoteItem).where(RemoteItem.uri == uri))
+    return item.remote_space_id, item.id
+
+
+async def take_part(node, space_id: int, item_id: int, action: str = "support"):
+    path = f"/following/{space_id}/items/{item_id}"
+    return await node.client.post(f"{path}/take-part", {"action": action}, csrf_from_path=path)
+
+
+async def support_count(city, proposal_id: int) -> int:
+    async with city.db() as db:
+        return (await db.get(Proposal, proposal_id)).support_count
+
+
+async def answers(node, user) -> list[tuple[str, str, str | None]]:
+    async with node.db() as db:
+        rows = await db.scalars(select(OutgoingParticipation).where(OutgoingParticipation.user_id == user.id)
+                                .order_by(OutgoingParticipation.id))
+        return [(r.kind, r.answer, r.reason) for r in rows]
+
+
+async def send_crafted(node, user, city_space_inbox: str, activity: dict) -> None:
+    """What a misbehaving (or buggy) home node could send: signed by the resident, as sent."""
+    person = uris.user_actor(node.base_url, user.username)
+    async with node.app[DB].begin() as db:
+        signed = await home._signed(db, "user", user.id, person, activity)
+        db.add(OutgoingParticipation(user_id=user.id, space_uri=activity["audience"], object_uri=activity["object"],
+                                     kind="support", activity_id=signed["id"], activity=signed))
+        await enqueue(db, actor_type="user", actor_id=user.id, activity=signed, inboxes=[city_space_inbox])
+
+
+async def test_a_partner_resident_supports_from_home_and_the_host_counts_it(tmp_path, database_url_for):
+    async with running_nodes(tmp_path, ["city", "town"], database_url_for=database_url_for) as nodes:
+        city, town = nodes["city"], nodes["town"]
+        space, component, _ = await space_with_component(city.app, "budget-2027", supports_enabled=True)
+        author = await make_user(city.app, "amelie")
+        proposal = await make_proposal(city.app, space, component, author, title="Shade trees in the school yard")
+        await partners(city, town, space)
+        jordi = await resident(town, "jordi")
+        await follow(town, city, "jordi")
+        uri = f"{city.base_url}/spaces/budget-2027/proposals/{proposal.id}"
+        space_id, item_id = await mirrored(town, uri)
+
+        page = await town.client.get(f"/following/{space_id}/items/{item_id}")
+        assert page.has("Take part from this node") and page.has('value="support"')
+        page = await take_part(town, space_id, item_id)
+        assert page.status == 200 and page.has("Your support was sent to")
+        await settle(town, city)
+
+        assert await support_count(city, proposal.id) == 1
+        async with city.db() as db:
+            support = await db.scalar(select(Support).where(Support.proposal_id == proposal.id))
+            record = await db.scalar(select(ParticipationRecord))
+        assert support.user_id is None and support.participant_id is not None and support.counted
+        assert record.answer == "accepted" and record.kind == "support" and record.object_uri == uri
+        # The evidence is what the resident sent: their proof and the town's signed attestation.
+        assert record.activity["proof"]["verificationMethod"].startswith(f"{town.base_url}/users/jordi#")
+        assert record.activity["attestation"]["proof"]["verificationMethod"].startswith(f"{town.base_url}/actor#")
+        assert record.activity["attestation"]["authorization"] == "census"
+        assert await answers(town, jordi) == [("support", "accepted", None)]
+        page = await town.client.get(f"/following/{space_id}/items/{item_id}")
+        assert page.has("Your support is counted by") and page.has('value="withdraw"')
+
+        # Withdrawing goes the same way, and the count follows.
+        page = await take_part(town, space_id, item_id, "withdraw")
+        assert page.has("Your withdrawal was sent to")
+        await settle(town, city)
+        assert await support_count(city, proposal.id) == 0
+        assert await answers(town, jordi) == [("support", "accepted", None), ("withdrawal", "accepted", None)]
+        page = await town.client.get(f"/following/{space_id}/items/{item_id}")
+        assert page.has("You no longer support this proposal.") and page.has('value="support"')
+
+
+async def test_refusals_come_back_with_their_reason(tmp_path, database_url_for):
+    async with running_nodes(tmp_path, ["city", "town", "village"], database_url_for=database_url_for) as nodes:
+        city, town, village = nodes["city"], nodes["town"], nodes["village"]
+        space, component, _ = await space_with_component(city.app, "budget-2027", supports_enabled=True)
+        other, _, _ = await space_with_component(city.app, "parks-2027", supports_enabled=True)
+        author = await make_user(city.app, "amelie")
+        proposal = await make_proposal(city.app, space, component, author, title="Shade trees in the school yard")
+        uri = f"{city.base_url}/spaces/budget-2027/proposals/{proposal.id}"
+        group = uris.space_actor(city.base_url, "budget-2027")
+        await partners(city, town, space)
+        # The village believes it is a partner; the city never invited it.
+        await partners(city, village, space, host_side=False)
+        jordi, nuria = await resident(town, "jordi"), await resident(town, "nuria", census=False)
+        pau = await resident(village, "pau")
+        await follow(town, city, "jordi")
+        await follow(village, city, "pau")
+        space_id, item_id = await mirrored(town, uri)
+
+        # Not verified: the town refuses before sending anything, and says what is missing.
+        await town.client.login("nuria", PASSWORD)
+        page = await town.client.get(f"/following/{space_id}/items/{item_id}")
+        assert page.has("Get one of the verifications above") and not page.has('value="support"')
+        page = await take_part(town, space_id, item_id)
+        assert page.status == 403 and page.has("Residence (municipal census)")
+        assert await answers(town, nuria) == []
+
+        # Not a partner: the city refuses the village's resident.
+        village_space, village_item = await mirrored(village, uri)
+        await village.client.login("pau", PASSWORD)
+        await take_part(village, village_space, village_item)
+        await settle(village, city)
+        assert await answers(village, pau) == [("support", "rejected", "not_partner")]
+        page = await village.client.get(f"/following/{village_space}/items/{village_item}")
+        assert page.has("Your node is not a partner of this consultation")
+
+        # Accepted once; a second support of the same person (a home node that lost track) is refused.
+        await town.client.login("jordi", PASSWORD)
+        await take_part(town, space_id, item_id)
+        await settle(town, city)
+        async with town.app[DB].begin() as db:
+            row = await db.scalar(select(OutgoingParticipation).where(OutgoingParticipation.user_id == jordi.id))
+            row.answer = "rejected"  # so that the town lets the resident send again
+        await take_part(town, space_id, item_id)
+        await settle(town, city)
+        assert (await answers(town, jordi))[-1] == ("support", "rejected", "already_supported")
+        assert await support_count(city, proposal.id) == 1
+
+        # Crafted attestations: forged (signed by the resident, not the node), for another
+        # space, expired. None is counted, and none leaves a record naming the resident.
+        person = uris.user_actor(town.base_url, "jordi")
+        second = await make_proposal(city.app, space, component, author, title="Benches on the square")
+        second_uri = f"{city.base_url}/spaces/budget-2027/proposals/{second.id}"
+        now = utcnow()
+
+        async def like(n: int, attestation: dict) -> dict:
+            return {"@context": home._context(), "id": f"{person}/participations/crafted-{n}", "type": "Like",
+                    "actor": person, "object": second_uri, "audience": group, "to": [group],
+                    "attestation": attestation}
+
+        node_actor = uris.node_actor(town.base_url)
+        async with town.app[DB].begin() as db:
+            forged = await home._signed(db, "user", jordi.id, person, unsigned_attestation(
+                node_actor=node_actor, resident=person, space=group, authorisation="census", now=now))
+            elsewhere = await home._signed(db, "node", 0, node_actor, unsigned_attestation(
+                node_actor=node_actor, resident=person, space=uris.space_actor(city.base_url, other.slug),
+                authorisation="census", now=now))
+            expired = await home._signed(db, "node", 0, node_actor, unsigned_attestation(
+                node_actor=node_actor, resident=person, space=group, authorisation="census",
+                now=now - timedelta(days=10)))
+        inbox = f"{group}/inbox"
+        for n, attestation in enumerate((forged, elsewhere, expired), start=1):
+            await send_crafted(town, jordi, inbox, await like(n, attestation))
+        await settle(town, city)
+        assert [a[2] for a in (await answers(town, jordi))[-3:]] == \
+            ["attestation_forged", "attestation_other_space", "attestation_expired"]
+        assert await support_count(city, second.id) == 0
+        async with city.db() as db:
+            kept = (await db.scalars(select(ParticipationRecord.reason).where(
+                ParticipationRecord.object_uri == second_uri).order_by(ParticipationRecord.id))).all()
+        assert kept == []
+
+        # Supports closed by the host: refused with that reason, shown in the resident's words.
+        await set_settings(city.app, component, supports_enabled=False)
+        second_space, second_item = await mirrored(town, second_uri)
+        await take_part(town, second_space, second_item)
+        await settle(town, city)
+        assert (await answers(town, jordi))[-1] == ("support", "rejected", "supports_closed")
+        page = await town.client.get(f"/following/{second_space}/items/{second_item}")
+        assert page.has("did not count your support: Supports are not open at the moment")
+        async with city.db() as db:
+            assert await db.scalar(select(func.count()).select_from(Support)) == 1
