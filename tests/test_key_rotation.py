@@ -1,6 +1,6 @@
 """Key rotation: `civicnode keys rotate`, actor documents listing revoked Ed25519 keys, proofs made
-before a rotation staying valid (and later ones by the old key refused), and the Update that
-tells a space's followers.  SQLite and PostgreSQL; two real nodes over HTTP for the Update."""
+before a rotation staying valid (and later ones by the old key refused), and the Updates that
+tell a space's followers and the nodes whose spaces a user follows.  SQLite and PostgreSQL; two real nodes over HTTP for the Update."""
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +25,8 @@ from federation.proofs import ProofError, create_proof, verify_proof
 from federation.vocab import AS_PUBLIC
 from node.activitypub.inbox import remote_actors
 from node.activitypub.keys_rotation import rotate
+from node.activitypub.delivery_models import Delivery
+from node.activitypub.follow_models import RemoteSpace, SpaceFollower
 from node.activitypub.models import InboxActivity, RemoteActorRecord
 from node.activitypub.worker import DELIVERY, KEY_CACHE_SECONDS
 from node.appkeys import DB
@@ -124,7 +126,7 @@ def test_keys_rotate_command_on_an_initialised_node(tmp_path, database_url, monk
     done = civicnode("keys", "rotate", "--data", str(data), "--user", "Mayor")
     assert done.returncode == 0, done.stderr
     assert "user mayor had no keys: created its first key pair" in done.stdout
-    assert "users have no followers" in done.stdout
+    assert "Nothing was sent: the user follows no space of another node" in done.stdout
 
     # Bad input: one line on stderr, status 1, and no key changed.
     before = {kind: keys_of(database_url, kind) for kind in ("node", "space", "user")}
@@ -270,7 +272,7 @@ async def test_followers_receive_the_update_and_accept_what_is_signed_after(tmp_
         async with town.db() as db:
             [update] = (await db.scalars(select(InboxActivity).where(InboxActivity.type == "Update"))).all()
         assert (update.actor, update.status, update.error) == (group, "processed", None)
-        assert update.activity_id == f"{group}#updates/key-{done.new.id}"
+        assert update.activity_id == f"{group}/updates/key-{done.new.id}"
         assert await cached_space_key(town, group) == done.new.rsa_public_pem != old_pem
         cached = remote_actors(town.app).memory.get(group)
         assert cached.public_key_pem == done.new.rsa_public_pem
@@ -329,3 +331,78 @@ async def test_an_actor_update_refreshes_the_cache_from_the_origin_not_from_the_
             status, payload = await post_as(node, remote, "ana", remote.activity("ana", kind="Update", obj=obj))
             assert (status, payload["code"]) == (202, "accepted"), payload
         assert (remote.hits["ana"], remote.hits["bob"]) == (2, 0)
+
+
+# --- a user's Update, between two nodes ----------------------------------------------------------
+
+
+async def cached_actor(node, actor_id: str) -> RemoteActorRecord:
+    async with node.db() as db:
+        return await db.scalar(select(RemoteActorRecord).where(RemoteActorRecord.uri == actor_id))
+
+
+async def test_the_nodes_of_the_spaces_a_user_follows_receive_the_update_of_the_person(tmp_path, database_url_for):
+    async with running_nodes(tmp_path, ["city", "town"], database_url_for=database_url_for) as nodes:
+        city, town = nodes["city"], nodes["town"]
+        await space_with_component(city.app, "budget-2027")
+        await space_with_component(city.app, "parks")
+        await make_user(town.app, "jordi")
+        await make_user(town.app, "nuria")  # follows nothing: her rotation tells nobody
+        assert (await town.client.login("jordi", PASSWORD)).status == 200
+        for slug in ("budget-2027", "parks"):
+            page = await town.client.post("/following", {"address": f"{slug}@{city.host}"},
+                                          csrf_from_path="/following")
+            assert page.status == 200 and "?done=followed" in page.url
+        await settle(town, city)
+        jordi = f"{town.base_url}/users/jordi"
+        old = await cached_actor(city, jordi)  # the city verified jordi's Follows with his first key
+        assert old is not None
+
+        async with town.app[DB].begin() as db:
+            done = await rotate(db, base_url=town.base_url, default_locale="en", user="jordi")
+            quiet = await rotate(db, base_url=town.base_url, default_locale="en", user="nuria")
+        # Two spaces of one node: one delivery, to its shared inbox.
+        assert done.update_inboxes == 1 and "queued for 1 inbox(es)" in done.note
+        assert quiet.update_inboxes == 0 and "follows no space of another node" in quiet.note
+        async with town.db() as db:
+            queued = (await db.scalars(select(Delivery).where(Delivery.inbox_url.like("%/inbox")))).all()
+        update_id = f"{jordi}/updates/key-{done.new.id}"
+        assert [d.inbox_url for d in queued if d.status == "pending"] == [f"{city.base_url}/inbox"]
+
+        await settle(town, city)
+        async with city.db() as db:  # the Update waits until running workers use the new key
+            assert await db.scalar(select(InboxActivity.id).where(InboxActivity.type == "Update")) is None
+        worker = town.app[DELIVERY]["worker"]
+        worker.clock = lambda: utcnow() + timedelta(seconds=KEY_CACHE_SECONDS + 1)
+        worker._keys.clear()
+        await settle(town, city)
+
+        async with city.db() as db:
+            [update] = (await db.scalars(select(InboxActivity).where(InboxActivity.type == "Update"))).all()
+        assert (update.activity_id, update.actor, update.status, update.error) == (update_id, jordi, "processed", None)
+        assert update.key_id == jordi + "#main-key"
+        assert update.body["object"]["publicKey"]["publicKeyPem"] == done.new.rsa_public_pem
+        # The city's copy of jordi, in its table and in memory, has the new keys.
+        refreshed = await cached_actor(city, jordi)
+        assert refreshed.public_key_pem == done.new.rsa_public_pem != old.public_key_pem
+        cached = remote_actors(city.app).memory.get(jordi)
+        assert cached.public_key_pem == done.new.rsa_public_pem
+        assert cached.multikeys[jordi + "#ed25519-key"].revoked is not None
+        assert cached.multikeys[jordi + "#ed25519-key-2"].revoked is None
+        # The Update is public: served at its id as the city received it.
+        async with town.client.session.get(update_id, headers=AP) as response:
+            assert (response.status, await response.json(content_type=None)) == (200, update.body)
+
+        # What jordi's node signs now verifies with the cached copy: his Undo is accepted and the
+        # city does not fetch him again.
+        async with town.db() as db:
+            followed = await db.scalar(select(RemoteSpace.id).where(RemoteSpace.uri.endswith("/budget-2027")))
+        page = await town.client.post(f"/following/{followed}/unfollow", csrf_from_path=f"/following/{followed}")
+        assert page.status == 200 and "done=unfollowed" in page.url
+        await settle(town, city)
+        async with city.db() as db:
+            [undo] = (await db.scalars(select(InboxActivity).where(InboxActivity.type == "Undo"))).all()
+            followers = (await db.scalars(select(SpaceFollower.space_id))).all()
+        assert (undo.actor, undo.status, undo.key_id) == (jordi, "processed", jordi + "#main-key")
+        assert len(followers) == 1  # still follows the parks
+        assert (await cached_actor(city, jordi)).fetched_at == refreshed.fetched_at

@@ -1,6 +1,6 @@
 """Wiring of following, both sides: the Group's Follow/Undo handling and collections
 (follows.py), the event publisher (publisher.py), the follower side's mirror and pages
-(mirror.py, mirror_views.py), objects at their ids (objects.py).
+(mirror.py, mirror_views.py), objects and sent activities at their ids (objects.py).
 
 Handlers are registered as thin wrappers that import their module on first use: a node nobody
 follows, and that follows nobody, never loads the federation mapping (the idle-memory goal,
@@ -29,6 +29,13 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/spaces/{slug}/followers", _lazy("follows", "followers_collection"), name="space_followers")
     router.add_get("/spaces/{slug}/outbox", _lazy("follows", "outbox_collection"), name="space_outbox")
     router.add_get("/comments/{comment_id:\\d+}", _lazy("objects", "comment"), name="comment")
+    # Activities sent by this node, at their ids (ids minted by publisher.activity_ids and
+    # space_updates.actor_update_id).
+    sent = _lazy("objects", "activity")
+    router.add_get("/activities/{event_id:\\d{1,10}}", sent, name="activity")
+    router.add_get("/activities/{event_id:\\d{1,10}}/{relay:announce|boost}", sent, name="activity_relay")
+    router.add_get("/spaces/{slug}/updates/{update_id:[a-z0-9-]{1,64}}", sent, name="space_update")
+    router.add_get("/users/{username}/updates/{update_id:[a-z0-9-]{1,64}}", sent, name="user_update")
     following = router.add_resource("/following", name="following")
     following.add_route("GET", _lazy("mirror_views", "following"))
     following.add_route("POST", _lazy("mirror_views", "following"))

@@ -4,15 +4,20 @@ Rotating revokes the actor's active key pair and creates a new one in one transa
 (node.keystore.rotate_keys).  Other servers learn of it by:
 
 * a space: an ``Update`` of its Group document, queued in the same transaction for the space's
-  followers and signed by the delivery worker with the active key, i.e. the new one (it leaves
-  once running workers' key caches have expired, see ``_announce_space``);
-* a user: nothing is sent, since users have no followers yet; servers that cached the old key
-  refetch the actor when a signature by the new one fails to verify (the inbox pipeline does);
-* the node actor: nothing is sent either.  It signs fetches, not activities people follow, and a
-  receiver that fails to verify such a signature refetches the actor, as for a user.
+  followers;
+* a user: an ``Update`` of its Person document, queued for the nodes hosting the spaces the user
+  follows (users cannot be followed yet, so they have no followers to tell);
+* the node actor: nothing is sent.  It signs fetches, not activities people follow, and a
+  receiver that fails to verify such a signature refetches the actor.
 
-Received ``Update`` of an actor by that same actor: the cached copy is refreshed by fetching the
-document from its origin again, not taken from the activity (only the origin speaks for an actor).
+An Update is signed by the delivery worker with the active key, i.e. the new one: it leaves once
+running workers' key caches have expired (``_delay``).  Servers told nothing (or not yet) refetch
+the actor when a signature by the new key fails to verify (the inbox pipeline does).
+
+Received ``Update`` of an actor (Person, Group, Application…) by that same actor: the cached copy
+(memory and ``remote_actors``) is refreshed by fetching the document from its origin again, not
+taken from the activity (only the origin speaks for an actor), so that the next signature by the
+new key verifies with the cached copy.
 """
 from __future__ import annotations
 
@@ -92,7 +97,7 @@ async def rotate(db, *, base_url: str, default_locale: str, node: bool = False, 
         inboxes, note = await _announce_space(db, row, new, base_url, default_locale)
     elif owner_type == "user":
         label = f"user {row.username}"
-        note = "Nothing was sent: users have no followers; servers refetch the actor when its new key is used."
+        inboxes, note = await _announce_user(db, row, new, base_url)
     else:
         label = "the node actor"
         note = "Nothing was sent: servers refetch the node actor when its new key is used."
@@ -113,13 +118,32 @@ async def _announce_space(db, space, new: ActorKey, base_url: str, default_local
                                                update_id=f"key-{new.id}")
     if queued is None:
         return 0, "Nothing was sent: nobody follows this space."
-    # A running delivery worker keeps a private key for up to KEY_CACHE_SECONDS; the Update waits
-    # that long, so that it is signed with the new key.  Until then followers still hold the old
-    # key, which signs the space's other deliveries meanwhile: nothing is refused.
-    await db.execute(update(Delivery).where(Delivery.outbox_activity_id == queued.id)
-                     .values(next_attempt_at=utcnow() + timedelta(seconds=KEY_CACHE_SECONDS)))
+    await _delay(db, queued)
     return inboxes, (f"Update of the space's actor queued for {inboxes} inbox(es) of its followers; "
                      f"it leaves in {KEY_CACHE_SECONDS} s, once running workers sign with the new key.")
+
+
+async def _announce_user(db, user, new: ActorKey, base_url: str) -> tuple[int, str]:
+    from node.activitypub.space_updates import queue_user_update
+
+    if not base_url:
+        return 0, ("Nothing was sent: civicnode.toml has no base_url, so the user's address is unknown; "
+                   "servers refetch the user when their new key is used.")
+    queued, inboxes = await queue_user_update(db, user, base_url=base_url, update_id=f"key-{new.id}")
+    if queued is None:
+        return 0, ("Nothing was sent: the user follows no space of another node (and users cannot be "
+                   "followed); servers refetch the user when their new key is used.")
+    await _delay(db, queued)
+    return inboxes, (f"Update of the user's actor queued for {inboxes} inbox(es) of the nodes whose spaces they "
+                     f"follow; it leaves in {KEY_CACHE_SECONDS} s, once running workers sign with the new key.")
+
+
+async def _delay(db, queued) -> None:
+    # A running delivery worker keeps a private key for up to KEY_CACHE_SECONDS; the Update waits
+    # that long, so that it is signed with the new key.  Until then receivers still hold the old
+    # key, which signs the actor's other deliveries meanwhile: nothing is refused.
+    await db.execute(update(Delivery).where(Delivery.outbox_activity_id == queued.id)
+                     .values(next_attempt_at=utcnow() + timedelta(seconds=KEY_CACHE_SECONDS)))
 
 
 async def on_actor_update(ctx: InboxContext, activity: dict, actor) -> None:
