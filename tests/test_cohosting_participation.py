@@ -135,6 +135,15 @@ async def test_a_partner_resident_supports_from_home_and_the_host_counts_it(tmp_
         assert record.activity["attestation"]["proof"]["verificationMethod"].startswith(f"{town.base_url}/actor#")
         assert record.activity["attestation"]["authorization"] == "census"
         assert await answers(town, jordi) == [("support", "accepted", None)]
+        # The city publishes its count per home node, on the page and in the API.
+        bernat = await make_user(city.app, "bernat")
+        async with city.app[DB].begin() as db:
+            from node.components.proposals.supports import add_support
+            await add_support(db, proposal.id, bernat, None)
+        page = await city.client.get(f"/spaces/budget-2027/proposals/{proposal.id}")
+        assert page.has("Supports by node:") and page.has(f"{city.host} 1") and page.has(f"{town.host} 1")
+        api = await city.client.session.get(f"{city.base_url}/api/proposals/{proposal.id}")
+        assert (await api.json())["supports_by_origin"] == {city.host: 1, town.host: 1}
         page = await town.client.get(f"/following/{space_id}/items/{item_id}")
         assert page.has("Your support is counted by") and page.has('value="withdraw"')
 
@@ -142,7 +151,7 @@ async def test_a_partner_resident_supports_from_home_and_the_host_counts_it(tmp_
         page = await take_part(town, space_id, item_id, "withdraw")
         assert page.has("Your withdrawal was sent to")
         await settle(town, city)
-        assert await support_count(city, proposal.id) == 0
+        assert await support_count(city, proposal.id) == 1  # bernat's
         assert await answers(town, jordi) == [("support", "accepted", None), ("withdrawal", "accepted", None)]
         page = await town.client.get(f"/following/{space_id}/items/{item_id}")
         assert page.has("You no longer support this proposal.") and page.has('value="support"')

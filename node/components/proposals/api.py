@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import and_, func, select
 
+from node.activitypub.outbox import host_of
+from node.cohosting.counts import supports_by_origin
 from node.accounts.models import User
 from node.components import comments
 from node.api.pagination import PAGE_PARAMETERS, page_request, page_schema
@@ -28,7 +30,8 @@ def _iso(moment):
 
 
 def proposal_json(proposal: Proposal, author: User | None, version: ProposalVersion, space: Space,
-                  base: str, show_counts: bool, group: UserGroup | None = None) -> dict:
+                  base: str, show_counts: bool, group: UserGroup | None = None,
+                  origins: dict[str, int] | None = None) -> dict:
     item = {
         "id": proposal.id, "url": f"{base}/spaces/{space.slug}/proposals/{proposal.id}",
         "space": space.slug, "component_id": proposal.component_id,
@@ -42,6 +45,7 @@ def proposal_json(proposal: Proposal, author: User | None, version: ProposalVers
     }
     if show_counts:
         item["support_count"] = proposal.support_count
+        item["supports_by_origin"] = origins or {}
     return item
 
 
@@ -88,8 +92,11 @@ async def list_proposals(request: web.Request) -> web.Response:
         total = await db.scalar(select(func.count()).select_from(query.subquery()))
         rows = (await db.execute(query.order_by(Proposal.id).offset(paging.offset).limit(paging.per_page))).all()
         shown = await _visibility(db, space)
+        origins = await supports_by_origin(db, [row[0].id for row in rows if shown.get(row[0].component_id)],
+                                           host_of(request.app[SETTINGS].base_url))
     base = request.app[SETTINGS].base_url
-    return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False), g)
+    return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False), g,
+                                               origins.get(p.id))
                                  for p, a, v, g in rows], total))
 
 
@@ -104,10 +111,12 @@ async def get_proposal(request: web.Request) -> web.Response:
             raise user_error(404, "No published proposal has this id.")
         proposal, author, version, group, space = row
         shown = (await _visibility(db, space)).get(proposal.component_id, False)
+        origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
+                   ).get(proposal.id) if shown else None
         versions = (await db.scalars(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                                      .order_by(ProposalVersion.number))).all()
     base = request.app[SETTINGS].base_url
-    item = proposal_json(proposal, author, version, space, base, shown, group)
+    item = proposal_json(proposal, author, version, space, base, shown, group, origins)
     item["versions"] = [version_json(v) for v in versions]
     return json(item)
 
@@ -135,6 +144,10 @@ def openapi() -> tuple[dict, dict]:
         "comments_count": {"type": "integer"},
         "support_count": {"type": "integer", "description": "Only present when the component's "
                           "results-visibility policy shows counts to everyone at this moment."},
+        "supports_by_origin": {"type": "object", "additionalProperties": {"type": "integer"},
+                               "description": "Counted supports per home node (host name): this node's "
+                               "residents and, in a co-hosted space, each partner node's. Present with "
+                               "support_count; the values add up to it."},
     }
     required = ["id", "url", "title", "body", "state", "created_at", "version", "fingerprint"]
     version_schema = {"type": "object", "required": ["number", "title", "body", "canonical_json", "fingerprint"],

@@ -21,6 +21,8 @@ from node.components.proposals.listing import (
 from node.components.proposals.models import ProposalVersion, Support
 from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
+from node.activitypub.outbox import host_of
+from node.cohosting.counts import supports_by_origin
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
 from node.groups.models import UserGroup
@@ -81,11 +83,16 @@ async def show(request: web.Request) -> web.Response:
         sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
         can_answer = await can_answer_proposals(db, user, space.id)
         decisions = await request_decisions(request, db, component, "support", "amend")
+        counts_shown = counts_visible(settings, phase_id, user)
+        # Per node only when partner nodes' residents took part (co-hosted spaces).
+        origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
+                   ).get(proposal.id) if counts_shown and space.federation_policy != "local" else None
     return render(request, "components/proposals/show.html", {
+        "origins": origins,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
         "amendments": amendments, "my_support": mine, "given": given,
-        "counts_shown": counts_visible(settings, phase_id, user),
+        "counts_shown": counts_shown,
         "supports_open": supports_open(settings, phase_id),
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
         "is_admin": is_admin(request), "can_answer": can_answer, "sections": [s for s in sections if s],
