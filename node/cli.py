@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_data(search.add_subparsers(dest="search_command", metavar="ACTION", required=True).add_parser(
         "reindex", help="rebuild the search index from the spaces, proposals, debates and comments"))
 
+    recount = commands.add_parser("recount", help="recompute a space's published support counts from its public "
+                                  "signed records, checking every signature and attestation")
+    recount.add_argument("url", metavar="URL-OF-SPACE", help="the space's address, e.g. https://city.example/spaces/budget-2027")
+    recount.add_argument("--allow-private", action="store_true",
+                         help="allow nodes on private addresses (a LAN or a test setup)")
+    recount.add_argument("--json", action="store_true", help="print the report as JSON")
+
     demo = commands.add_parser("demo", help="run three federated nodes with demonstration data")
     demo.add_argument("--data", default="var/demo",
                       help="where the demo keeps its nodes: city/, town/, collective/ (default var/demo)")

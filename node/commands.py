@@ -274,6 +274,12 @@ async def cmd_search(args) -> int:
     return await run_search_command(settings_for(args.data), args)
 
 
+async def cmd_recount(args) -> int:
+    from node.cohosting.recount_command import run_recount
+
+    return await run_recount(args.url, allow_private=args.allow_private, as_json=args.json)
+
+
 async def cmd_demo(args) -> int:
     from node.demo import DEMO_NODES, RunningDemoNode, federate_demo
 

@@ -248,3 +248,61 @@ async def test_refusals_come_back_with_their_reason(tmp_path, database_url_for):
         assert page.has("did not count your support: Supports are not open at the moment")
         async with city.db() as db:
             assert await db.scalar(select(func.count()).select_from(Support)) == 1
+
+
+async def test_anyone_recounts_a_space_from_its_signed_records(tmp_path, database_url_for, capsys):
+    from federation.fetch import SafeFetcher
+    from node.cohosting.recount import recount
+    from node.cohosting.recount_command import run_recount
+
+    async with running_nodes(tmp_path, ["city", "town"], database_url_for=database_url_for) as nodes:
+        city, town = nodes["city"], nodes["town"]
+        space, component, _ = await space_with_component(city.app, "budget-2027", minimum_supports_per_user=2)
+        author = await make_user(city.app, "amelie")
+        trees = await make_proposal(city.app, space, component, author, title="Shade trees in the school yard")
+        benches = await make_proposal(city.app, space, component, author, title="Benches on the square")
+        await partners(city, town, space)
+        await resident(town, "jordi")
+        await follow(town, city, "jordi")
+        # Local residents support through the city's pages: each support is recorded, signed by the city.
+        for name, proposals in (("bernat", [trees, benches]), ("carla", [trees])):
+            await make_user(city.app, name)
+            await city.client.login(name, PASSWORD)
+            for proposal in proposals:
+                path = f"/spaces/budget-2027/proposals/{proposal.id}"
+                page = await city.client.post(f"{path}/support", {}, csrf_from_path=path)
+                assert page.status == 200
+        await town.client.login("jordi", PASSWORD)
+        for proposal in (trees, benches):
+            space_id, item_id = await mirrored(town, f"{city.base_url}/spaces/budget-2027/proposals/{proposal.id}")
+            await take_part(town, space_id, item_id)
+        await settle(town, city)
+        space_id, item_id = await mirrored(town, f"{city.base_url}/spaces/budget-2027/proposals/{benches.id}")
+        await take_part(town, space_id, item_id, "withdraw")  # jordi falls below the minimum of 2
+        await settle(town, city)
+        # carla gave one support only (minimum 2): not counted; jordi withdrew one: neither counted.
+        assert (await support_count(city, trees.id), await support_count(city, benches.id)) == (1, 1)
+
+        url = f"{city.base_url}/spaces/budget-2027"
+        async with SafeFetcher(allow_private=True) as fetcher:
+            report = await recount(fetcher, url)
+        assert report.ok, report.problems
+        assert (report.records, report.checked, report.proposals) == (6, 6, 2)
+        assert report.counts[f"{url}/proposals/{trees.id}"] == {city.host: 1}
+        assert await run_recount(url, allow_private=True) == 0
+        assert "OK: every published count matches" in capsys.readouterr().out
+
+        # The host quietly adds a support: the recount names the proposal.
+        async with city.app[DB].begin() as db:
+            (await db.get(Proposal, trees.id)).support_count = 2
+        assert await run_recount(url, allow_private=True) == 1
+        out = capsys.readouterr().out
+        assert f"MISMATCH {url}/proposals/{trees.id}: the host publishes 2 supports, the records give 1" in out
+        # ... or rewrites a record: the recount names the record.
+        async with city.app[DB].begin() as db:
+            (await db.get(Proposal, trees.id)).support_count = 1
+            record = await db.scalar(select(ParticipationRecord).where(ParticipationRecord.kind == "withdrawal"))
+            record.activity = {**record.activity, "published": "2020-01-01T00:00:00Z"}
+        assert await run_recount(url, allow_private=True) == 1
+        out = capsys.readouterr().out
+        assert f"MISMATCH record {record.id}: " in out and "altered after signing" in out

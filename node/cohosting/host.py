@@ -214,8 +214,8 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
         if participant is not None:
             # Refusals before the attestation held are answered but not kept: the record would
             # name a resident their node did not vouch for.
-            db.add(ParticipationRecord(space_id=space.id, participant_id=participant.id, kind=kind,
-                                       object_uri=object_uri, activity_id=activity["id"], activity=activity,
+            db.add(ParticipationRecord(space_id=space.id, participant_id=participant.id, actor_uri=actor.id,
+                                       kind=kind, object_uri=object_uri, activity_id=activity["id"], activity=activity,
                                        answer="rejected" if reason else "accepted", reason=reason,
                                        received_at=now))
         answer = _answer(group, "Reject" if reason else "Accept", activity, reason)

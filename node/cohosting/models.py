@@ -5,10 +5,10 @@ Host side (a space of this node that partner nodes take part in):
   state of the agreement (invited, active, declined, ended);
 - ``remote_participants``: residents of partner nodes who took part, identified by their actor
   URI on their home node (one person, one support);
-- ``participation_records``: every signed participation received, as received (the resident's
-  activity with its proof and the home node's attestation), with the answer given. They are the
-  public evidence behind the counts (``civicnode recount``) and are never updated but for the
-  answer, never deleted.
+- ``participation_records``: every support and withdrawal, signed: a partner's resident's as
+  received (their proof and their home node's attestation), with the answer given; a local
+  resident's signed by this node when it happened. They are the public evidence behind the
+  counts (``/spaces/<slug>/records``, ``civicnode recount``), written once, never deleted.
 
 Home side (a resident of this node takes part in a space of another node):
 - ``partnerships``: the spaces of other nodes this node was invited to co-host;
@@ -94,7 +94,10 @@ class ParticipationRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
-    participant_id: Mapped[int] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"), index=True)
+    # A partner node's resident; None for this node's own residents (records signed by this node).
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"),
+                                                       index=True)
+    actor_uri: Mapped[str] = mapped_column(String(URI), default="")
     kind: Mapped[str] = mapped_column(String(16))  # "support" or "withdrawal"
     object_uri: Mapped[str] = mapped_column(String(URI))  # what was supported
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)

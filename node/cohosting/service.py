@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from node.activitypub.follow_models import RemoteSpace
 from node.cohosting.models import Partnership, SpacePartner
+from node.verification.service import HANDLER_LABELS
 
 
 async def active_partner(db, space_id: int, node_uri: str) -> SpacePartner | None:
@@ -25,6 +26,11 @@ def required_authorisations(conditions: dict | None) -> list[str]:
     """The verification handlers a partnership names (any one suffices; empty: none needed)."""
     names = (conditions or {}).get("authorisations") or []
     return [name for name in names if isinstance(name, str)]
+
+
+def conditions_labels(conditions: dict | None) -> list[str]:
+    """The msgids of the verifications a partnership asks for (an unknown handler: its code)."""
+    return [HANDLER_LABELS.get(name, name) for name in required_authorisations(conditions)]
 
 
 async def active_partners(db, space_id: int) -> list[SpacePartner]:

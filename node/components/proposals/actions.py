@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from node.cohosting.records import record_local
 from node.admin.forms import translate_errors
 from node.appkeys import DB
 from node.components.proposals import amendments as amend_rules
@@ -116,10 +117,13 @@ async def proposal_action(request: web.Request) -> web.Response:
                 return refusal(request, decision, proposal_url(request, space, proposal.id))
     try:
         async with request.app[DB].begin() as db:
-            if action == "support":
-                await supports.add_support(db, proposal.id, user, phase_id)
-            elif action == "unsupport":
-                await supports.remove_support(db, proposal.id, user, phase_id)
+            if action in ("support", "unsupport"):
+                change = supports.add_support if action == "support" else supports.remove_support
+                await change(db, proposal.id, user, phase_id)
+                # The signed public record, in the same transaction as the count it explains.
+                await record_local(db, base_url=base_url(request), space_id=space.id, space_slug=space.slug,
+                                   proposal_id=proposal.id, user=user,
+                                   kind="support" if action == "support" else "withdrawal")
             else:
                 fresh = await db.get(Proposal, proposal.id, with_for_update=True)
                 await service.withdraw_proposal(db, fresh, user=user)

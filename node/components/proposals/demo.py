@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from node.cohosting.records import record_local
 from node.accounts.models import User
 from node.components.comments.service import create_comment
 from node.components.proposals.amendments import decide_amendment, propose_amendment
@@ -142,6 +143,8 @@ async def seed_proposals(db, space, content: ProposalSet = CITY_PROPOSALS, *, ba
     for index, usernames in content.supports.items():
         for username in usernames:
             await add_support(db, proposals[index].id, people[username], phase_id)
+            await record_local(db, base_url=base_url, space_id=space.id, space_slug=space.slug,
+                               proposal_id=proposals[index].id, user=people[username], kind="support")
 
     for index, state, answer in content.answers:
         await answer_proposal(db, proposals[index], user=people[content.staff], state=state, answer=answer)

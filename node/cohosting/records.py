@@ -1,0 +1,103 @@
+"""Signed participation records: the public evidence every support count can be recounted from.
+
+A partner node's resident's support is kept as received (node.cohosting.host). A local
+resident's support or withdrawal is recorded here, in the transaction that changes the count, as
+the same ``Like`` (or ``Undo`` of it) with an FEP-8b32 proof made by this node's actor: the node
+states, at that moment, that its resident did it. Records are written once and never deleted.
+
+``GET /spaces/<slug>/records`` publishes them, oldest first, 200 a page, with what a recount
+needs besides (each proposals component's minimum supports per person).
+"""
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+from sqlalchemy import select
+
+from federation.vocab import DATA_INTEGRITY_V2, default_context
+from node.activitypub import uris
+from node.appkeys import DB, SETTINGS
+from node.cohosting.models import ParticipationRecord
+from node.db.base import utcnow
+from node.spaces.models import Component, Space
+
+PAGE = 200
+
+
+def _context() -> list:
+    context = default_context()
+    context.insert(1, DATA_INTEGRITY_V2)
+    return context
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def record_local(db, *, base_url: str, space_id: int, space_slug: str, proposal_id: int, user,
+                       kind: str) -> ParticipationRecord:
+    """Record this node's resident's support ("support") or its withdrawal ("withdrawal")."""
+    from federation.proofs import create_proof
+    from node.keystore import ensure_node_keys, verification_method
+
+    now = utcnow()
+    person = uris.user_actor(base_url, user.username)
+    group = uris.space_actor(base_url, space_slug)
+    object_uri = f"{base_url}/spaces/{space_slug}/proposals/{proposal_id}"
+    if kind == "support":
+        activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Like",
+                    "actor": person, "object": object_uri, "audience": group, "published": _iso(now)}
+    else:
+        support = await db.scalar(select(ParticipationRecord.activity).where(
+            ParticipationRecord.actor_uri == person, ParticipationRecord.object_uri == object_uri,
+            ParticipationRecord.kind == "support", ParticipationRecord.answer == "accepted")
+            .order_by(ParticipationRecord.id.desc()).limit(1))
+        undone = {k: v for k, v in (support or {}).items() if k != "@context"} or \
+            {"type": "Like", "actor": person, "object": object_uri}
+        activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Undo",
+                    "actor": person, "object": undone, "audience": group, "published": _iso(now)}
+    node = uris.node_actor(base_url)
+    key = await ensure_node_keys(db)
+    signed = create_proof(activity, key.ed25519_seed_hex, await verification_method(node, key, db))
+    record = ParticipationRecord(space_id=space_id, participant_id=None, actor_uri=person, kind=kind,
+                                 object_uri=object_uri, activity_id=signed["id"], activity=signed,
+                                 answer="accepted", received_at=now)
+    db.add(record)
+    return record
+
+
+async def records_collection(request: web.Request) -> web.Response:
+    """The space's records, oldest first; ``?after=<record number>`` continues a page."""
+    from node.activitypub.negotiation import activity_response
+
+    raw = request.query.get("after", "0")
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPBadRequest(reason="after must be a record number given by a previous page's next link")
+    after = int(raw)
+    base = request.app[SETTINGS].base_url
+    async with request.app[DB]() as db:
+        space = await db.scalar(select(Space).where(Space.slug == request.match_info["slug"],
+                                                    Space.published.is_(True)))
+        if space is None:
+            raise web.HTTPNotFound(reason="No published space has this address")
+        rows = (await db.scalars(select(ParticipationRecord).where(ParticipationRecord.space_id == space.id,
+                                                                   ParticipationRecord.id > after)
+                                 .order_by(ParticipationRecord.id).limit(PAGE))).all()
+        components = (await db.scalars(select(Component).where(Component.space_id == space.id,
+                                                               Component.kind == "proposals"))).all()
+    from node.components.proposals.settings import settings_of
+
+    group = uris.space_actor(base, space.slug)
+    page_id = f"{group}/records" + (f"?after={after}" if after else "")
+    document = {
+        "@context": _context(), "id": page_id, "type": "OrderedCollectionPage", "partOf": f"{group}/records",
+        "space": group, "node": uris.node_actor(base),
+        "components": [{"id": c.id, "minimumSupportsPerPerson": settings_of(c)["minimum_supports_per_user"]}
+                       for c in components],
+        "orderedItems": [{"number": r.id, "kind": r.kind, "answer": r.answer, "reason": r.reason,
+                          "received": _iso(r.received_at), "activity": r.activity} for r in rows],
+    }
+    if len(rows) == PAGE:
+        document["next"] = f"{group}/records?after={rows[-1].id}"
+    return activity_response(document)

@@ -1,0 +1,189 @@
+"""``civicnode recount URL-of-space``: recompute a space's published support counts from its public
+signed records, as anyone can, with no access to the host's database.
+
+1. Read every record of ``<space>/records`` and check it: a partner resident's record carries the
+   resident's proof (a key of their actor) and their home node's attestation (a key of that
+   node's Application actor, for this space, unexpired when received); a local resident's record
+   carries the host node's proof. Keys are fetched from the actors' documents, so a key revoked
+   since still verifies what it signed before its revocation.
+2. Replay the accepted records in order: a support adds the person to the proposal, a withdrawal
+   removes them; a person is their actor URI.
+3. Apply each component's minimum supports per person, then count per proposal, per home node.
+4. Compare with what the host publishes (``/api/spaces/<slug>/proposals``: ``support_count`` and
+   ``supports_by_origin``). Any bad record or different count is a problem, named.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from federation.actors import ActorCache, fetch_actor
+from federation.proofs import ProofError, verify_proof
+from federation.vocab import id_of, same_origin, types_of
+
+MAX_PAGES = 10_000  # 2 million records: a bound, not a limit anyone should meet
+
+
+@dataclass
+class RecountReport:
+    space: str
+    records: int = 0
+    checked: int = 0
+    proposals: int = 0
+    problems: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # proposal url -> {host: n}
+    hidden: int = 0  # proposals whose counts the host does not publish now
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+class _Keys:
+    def __init__(self, fetcher):
+        self.fetcher, self.cache = fetcher, ActorCache()
+
+    async def check(self, document: dict, owner: str, kinds: tuple[str, ...] = ()) -> None:
+        """``document``'s proof is made with an assertion key of ``owner`` (ProofError if not)."""
+        proof = document.get("proof")
+        method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+        if not isinstance(method, str) or not same_origin(method, owner) or method.split("#")[0] != owner:
+            raise ProofError(f"the proof is not made with a key of {owner}")
+        actor = await fetch_actor(self.fetcher, owner, cache=self.cache)
+        if kinds and actor.kind not in kinds:
+            raise ProofError(f"{owner} is a {actor.kind}, not a {' or '.join(kinds)}")
+        verify_proof(document, lambda m: actor.multikeys.get(m))
+
+
+async def _pages(fetcher, first: str):
+    page: Any = first
+    for _ in range(MAX_PAGES):
+        if not isinstance(page, str):
+            return
+        document = await fetcher.get_json(page)
+        yield document
+        page = document.get("next")
+        if isinstance(page, str) and not same_origin(page, first):
+            return
+
+
+async def _check(keys: _Keys, item: dict, space: str, host_node: str) -> tuple[str, str, str]:
+    """(kind, person, object) of a well-signed record, else ProofError/ValueError."""
+    activity = item.get("activity")
+    if not isinstance(activity, dict):
+        raise ValueError("the record holds no activity")
+    person = id_of(activity.get("actor"))
+    kinds = types_of(activity)
+    kind = item.get("kind")
+    like = activity.get("object") if "Undo" in kinds else activity
+    if not isinstance(like, dict) or "Like" not in types_of(like) or id_of(like.get("actor")) != person:
+        raise ValueError("the record is neither a Like nor the Undo of the person's own Like")
+    if (kind == "support") != ("Like" in kinds):
+        raise ValueError(f"the record says {kind!r} but holds a {kinds[0]}")
+    target = id_of(like.get("object"))
+    if not person or not target:
+        raise ValueError("the record names no person or no proposal")
+    if same_origin(person, space):
+        await keys.check(activity, host_node, ("Application",))
+        return kind, person, target
+    await keys.check(activity, person)
+    if kind == "support":
+        attestation = activity.get("attestation")
+        if not isinstance(attestation, dict):
+            raise ValueError("a partner resident's support without an attestation")
+        node = id_of(attestation.get("attributedTo")) or ""
+        if not same_origin(node, person) or id_of(attestation.get("subject")) != person:
+            raise ValueError("the attestation is not made by the resident's own node about them")
+        if id_of(attestation.get("eligibleFor")) != space:
+            raise ValueError("the attestation is for another space")
+        until, received = _moment(attestation.get("validUntil")), _moment(item.get("received"))
+        if until is None or received is None or until < received:
+            raise ValueError("the attestation had expired when the support was received")
+        await keys.check(attestation, node, ("Application",))
+    return kind, person, target
+
+
+async def recount(fetcher, space_url: str) -> RecountReport:
+    space_url = space_url.rstrip("/")
+    report = RecountReport(space_url)
+    keys = _Keys(fetcher)
+    supporters: dict[str, set[str]] = defaultdict(set)  # proposal -> people
+    minimum: dict[int, int] = {}
+    host_node = None
+    async for page in _pages(fetcher, f"{space_url}/records"):
+        host_node = host_node or id_of(page.get("node"))
+        for component in page.get("components") or []:
+            if isinstance(component, dict) and isinstance(component.get("id"), int):
+                minimum[component["id"]] = int(component.get("minimumSupportsPerPerson") or 0)
+        for item in page.get("orderedItems") or []:
+            report.records += 1
+            if not isinstance(item, dict) or item.get("answer") != "accepted":
+                continue
+            try:
+                kind, person, target = await _check(keys, item, space_url, host_node or "")
+            except (ProofError, ValueError) as exc:
+                report.problems.append(f"record {item.get('number')}: {exc}")
+                continue
+            except Exception as exc:  # an actor that cannot be fetched: the record cannot be checked
+                report.problems.append(f"record {item.get('number')}: cannot check its signature ({exc})")
+                continue
+            report.checked += 1
+            (supporters[target].add if kind == "support" else supporters[target].discard)(person)
+
+    published = await _published(fetcher, space_url)
+    given: dict[tuple[int, str], int] = defaultdict(int)  # (component, person) -> supports
+    for url, (component_id, _, _) in published.items():
+        for person in supporters.get(url, ()):
+            given[(component_id, person)] += 1
+    for url, (component_id, total, by_origin) in published.items():
+        report.proposals += 1
+        counted = [p for p in supporters.get(url, ()) if given[(component_id, p)] >= minimum.get(component_id, 0)]
+        mine: dict[str, int] = defaultdict(int)
+        for person in counted:
+            mine[_host(person)] += 1
+        report.counts[url] = dict(mine)
+        if total is None:
+            report.hidden += 1
+            continue
+        if total != len(counted):
+            report.problems.append(f"{url}: the host publishes {total} supports, the records give {len(counted)}")
+        if by_origin is not None and {k: v for k, v in by_origin.items() if v} != dict(mine):
+            report.problems.append(f"{url}: the host publishes {by_origin} by node, the records give {dict(mine)}")
+    unknown = set(supporters) - set(published)
+    for url in sorted(unknown):
+        if supporters[url] and same_origin(url, space_url):
+            report.problems.append(f"{url}: records support it but the host does not publish it")
+    return report
+
+
+async def _published(fetcher, space_url: str) -> dict[str, tuple[int, int | None, dict | None]]:
+    """{proposal url: (component id, support_count or None when hidden, supports_by_origin)}."""
+    parts = urlsplit(space_url)
+    slug = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    api = f"{parts.scheme}://{parts.netloc}/api/spaces/{slug}/proposals"
+    found: dict[str, tuple[int, int | None, dict | None]] = {}
+    for number in range(1, MAX_PAGES):
+        page = await fetcher.get_json(f"{api}?page={number}&per_page=100", accept="application/json")
+        items = page.get("items") or []
+        for item in items:
+            found[item["url"]] = (item.get("component_id"), item.get("support_count"), item.get("supports_by_origin"))
+        if len(items) < 100:
+            break
+    return found
