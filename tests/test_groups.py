@@ -36,8 +36,9 @@ async def test_a_logged_in_user_creates_a_group_and_is_its_admin(web, app):
 async def test_bad_group_input_is_refused_with_422_and_nothing_stored(web, app):
     await make_user(app, "jordi")
     await log_in(web, app, "amelie")
-    await make_group(app, await make_user(app, "bea"), "taken")
+    await make_group(app, await make_user(app, "bea"), "taken", "Taken Name")
     cases = [({"name": "  "}, "Enter the group&#39;s name."),
+             ({"name": "taken NAME"}, "Another group already has this name; choose another one."),
              ({"name": "x" * 101}, "Use at most 100 characters for the name."),
              ({"nickname": "Not Valid!"}, "Use 3 to 30 lower-case letters, digits or underscores."),
              ({"nickname": "taken"}, "This name is already taken; choose another one."),

@@ -1,5 +1,5 @@
-"""Node administrators' page of user groups: the list (all or unverified only) and the
-verify / unverify buttons, each with a reason kept in the action log."""
+"""Node administrators' page of user groups: the list (all, verified or awaiting verification)
+and the verify / unverify buttons, each with a reason kept in the action log."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from node.accounts.models import User
 from node.appkeys import DB, GETTEXT
 from node.groups.models import GroupMembership, UserGroup
+from node.groups.pages import page_number
 from node.groups.service import GroupError, set_verified
 from node.i18n import N_
 from node.web.context import require_admin
@@ -15,20 +16,20 @@ from node.web.errors import user_error
 from node.web.render import render
 
 PER_PAGE = 50
+# "unverified" holds the groups awaiting a decision, renamed verified groups included.
+FILTERS = {"": [], "unverified": [UserGroup.verified_at.is_(None)], "verified": [UserGroup.verified_at.is_not(None)]}
 DONE = {"verified": N_("The group is verified."), "unverified": N_("The group is no longer verified.")}
 
 
 async def admin_list(request: web.Request) -> web.Response:
     require_admin(request)
-    unverified = request.query.get("filter") == "unverified"
-    try:
-        page = max(1, min(int(request.query.get("page", "1")), 100_000))
-    except ValueError:
-        page = 1
+    shown = request.query.get("filter", "")
+    shown = shown if shown in FILTERS else ""
+    page = page_number(request)
     members = (select(func.count()).select_from(GroupMembership)
                .where(GroupMembership.group_id == UserGroup.id, GroupMembership.status == "accepted")
                .scalar_subquery())
-    where = [UserGroup.verified_at.is_(None)] if unverified else []
+    where = FILTERS[shown]
     async with request.app[DB]() as db:
         total = await db.scalar(select(func.count()).select_from(UserGroup).where(*where))
         rows = (await db.execute(select(UserGroup, User.username, members.label("members"))
@@ -38,7 +39,7 @@ async def admin_list(request: web.Request) -> web.Response:
     code = request.query.get("done", "")
     return render(request, "groups/admin.html", {
         "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PER_PAGE)),
-        "unverified": unverified, "done": request[GETTEXT](DONE[code]) if code in DONE else None})
+        "filter": shown, "done": request[GETTEXT](DONE[code]) if code in DONE else None})
 
 
 async def verify_view(request: web.Request) -> web.Response:

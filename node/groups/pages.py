@@ -1,9 +1,9 @@
-"""Public group pages, creating a group, and the members' buttons (plain POST forms that
-redirect back to the group's page: no JavaScript needed)."""
+"""Public group pages (the list is paged), creating and editing a group, and the members'
+buttons (plain POST forms that redirect back to the group's page: no JavaScript needed)."""
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from node.accounts.models import User
 from node.admin.forms import translate_errors
@@ -28,7 +28,17 @@ DONE = {
     "promote": N_("The member is now an administrator of the group."),
     "demote": N_("The member is no longer an administrator of the group."),
     "remove": N_("The member is removed from the group."),
+    "edited": N_("The group's details are saved."),
+    "renamed": N_("The group's details are saved. Because its name changed, a node administrator must "
+                  "verify the group again before anyone can publish on its behalf."),
 }
+PER_PAGE = 50
+
+
+def page_number(request: web.Request) -> int:
+    """?page=N, kept within bounds (a mistyped number shows the first page, not an error)."""
+    raw = request.query.get("page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isdigit() and len(raw) < 7 else 1
 
 
 def done_message(request: web.Request) -> str | None:
@@ -41,8 +51,9 @@ def group_url(request: web.Request, nickname: str, done: str | None = None):
     return url.with_query(done=done) if done else url
 
 
-async def _group(db, request: web.Request) -> UserGroup:
-    group = await db.scalar(select(UserGroup).where(UserGroup.nickname == request.match_info["nickname"]))
+async def _group(db, request: web.Request, *, lock: bool = False) -> UserGroup:
+    query = select(UserGroup).where(UserGroup.nickname == request.match_info["nickname"])
+    group = await db.scalar(query.with_for_update() if lock else query)
     if group is None:
         raise user_error(404, "No group has this name.")
     return group
@@ -54,9 +65,13 @@ def _refused(request: web.Request, exc: GroupError) -> web.HTTPException:
 
 
 async def group_list(request: web.Request) -> web.Response:
+    page = page_number(request)
     async with request.app[DB]() as db:
-        groups = (await db.scalars(select(UserGroup).order_by(UserGroup.name, UserGroup.id).limit(500))).all()
-    return render(request, "groups/list.html", {"groups": groups})
+        total = await db.scalar(select(func.count()).select_from(UserGroup))
+        groups = (await db.scalars(select(UserGroup).order_by(UserGroup.name, UserGroup.id)
+                                   .offset((page - 1) * PER_PAGE).limit(PER_PAGE))).all()
+    return render(request, "groups/list.html", {"groups": groups, "total": total, "page": page,
+                                                "pages": max(1, -(-total // PER_PAGE))})
 
 
 async def new_group(request: web.Request) -> web.Response:
@@ -73,6 +88,33 @@ async def new_group(request: web.Request) -> web.Response:
         return render(request, "groups/new.html", {**context, "values": values,
                                                    "errors": translate_errors(request, exc.errors)}, status=422)
     raise web.HTTPSeeOther(group_url(request, group.nickname, "created"))
+
+
+async def edit_group(request: web.Request) -> web.Response:
+    user = require_user(request)
+    context = {"errors": {}, "name_limit": NAME_LIMIT, "about_limit": ABOUT_LIMIT}
+    if request.method == "GET":
+        async with request.app[DB]() as db:
+            group = await _group(db, request)
+            if not await service.is_group_admin(db, group, user):
+                raise user_error(403, "Only the group's administrators can edit it.")
+        return render(request, "groups/edit.html", {**context, "group": group,
+                                                    "values": {"name": group.name, "about": group.about}})
+    form = await request.post()
+    values = {key: str(form.get(key, "")) for key in ("name", "about")}
+    try:
+        async with request.app[DB].begin() as db:
+            # Locked: a node administrator verifying the group meanwhile must see the new name.
+            group = await _group(db, request, lock=True)
+            withdrawn = await service.update_group(db, group, user, **values)
+    except GroupError as exc:
+        if exc.status != 422:
+            raise _refused(request, exc) from None
+        async with request.app[DB]() as db:
+            group = await _group(db, request)
+        return render(request, "groups/edit.html", {**context, "group": group, "values": values,
+                                                    "errors": translate_errors(request, exc.errors)}, status=422)
+    raise web.HTTPSeeOther(group_url(request, group.nickname, "renamed" if withdrawn else "edited"))
 
 
 async def group_page(request: web.Request) -> web.Response:

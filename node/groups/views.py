@@ -17,6 +17,9 @@ def setup_routes(app: web.Application) -> None:
     resource.add_route("GET", lazy(PAGES, "new_group"))
     resource.add_route("POST", lazy(PAGES, "new_group"))
     app.router.add_get(f"/groups/{NICK}", lazy(PAGES, "group_page"), name="group")
+    resource = app.router.add_resource(f"/groups/{NICK}/edit", name="group_edit")
+    resource.add_route("GET", lazy(PAGES, "edit_group"))
+    resource.add_route("POST", lazy(PAGES, "edit_group"))
     app.router.add_post(f"/groups/{NICK}/{{action:join|accept|leave|invite}}", lazy(PAGES, "own_action"),
                         name="group_action")
     app.router.add_post(f"/groups/{NICK}/members/{{user_id:\\d+}}/{{action:approve|refuse|promote|demote|remove}}",

@@ -7,7 +7,8 @@ Who is told what:
 - proposal.answered: the author and the followers of the proposal ("answer");
 - proposal.amendment_proposed: the author of the proposal ("amendment");
 - @username in a comment or a new proposal: that user ("mention", which wins over "comment");
-- space.phase_activated: the followers of the space ("phase").
+- space.phase_activated: the followers of the space ("phase");
+- group.*: invitations, requests to join and their answers, verification (node.groups.notify).
 Nobody is told about their own action, and nothing is told about unpublished content.
 """
 from __future__ import annotations
@@ -27,8 +28,10 @@ from node.notifications.models import Notification
 # "@name" not preceded by a word character, "@" or "/" (so emails and URLs are not mentions).
 MENTION_RE = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_]{3,30})(?![\w@])")
 MAX_MENTIONS = 20  # a comment naming the whole town is not a way to mail it
+GROUP_KINDS = ("group.invited", "group.join_requested", "group.request_accepted", "group.request_refused",
+               "group.verified", "group.unverified", "group.renamed")  # planned in node.groups.notify
 KINDS = ("comment.created", "proposal.created", "debate.created", "proposal.answered",
-         "proposal.amendment_proposed", "space.phase_activated")
+         "proposal.amendment_proposed", "space.phase_activated", *GROUP_KINDS)
 
 
 @dataclass
@@ -127,9 +130,15 @@ async def _phase(db, event: Event) -> Plan | None:
     return plan
 
 
+async def _group(db, event: Event) -> Plan | None:
+    from node.groups.notify import plan_group_event
+
+    return await plan_group_event(db, event)
+
+
 _PLANNERS = {"comment.created": _comment, "proposal.created": _new_item, "debate.created": _new_item,
              "proposal.answered": _answered, "proposal.amendment_proposed": _amendment,
-             "space.phase_activated": _phase}
+             "space.phase_activated": _phase, **dict.fromkeys(GROUP_KINDS, _group)}
 
 
 async def notify_event(db, event: Event) -> list[int]:

@@ -37,7 +37,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    # comment, answer, amendment, mention, phase, new_item (node.notifications.texts)
+    # comment, answer, amendment, mention, phase, new_item, group_* (node.notifications.texts)
     kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # What it is about, as it was when it happened: a title can be edited, a page moved; the

@@ -100,12 +100,13 @@ def test_admin_pages_are_accessible(page, demo_admin):
 
 
 def test_resident_pages_are_accessible(page, demo_node):
-    """The pages of a logged-in resident: notifications, verifications, groups and settings."""
+    """The pages of a logged-in resident: notifications, verifications, groups (the demo's first
+    resident administers parents_centre, so its edit form too) and settings."""
     username, password = next((u, p) for role, u, p in demo_node.logins if "resident" in role.lower())
     log_in(page, username, password)
     reports = []
     for path in ("/notifications", "/account/verifications", "/account", "/groups", "/groups/new",
-                 "/groups/parents_centre"):
+                 "/groups/parents_centre", "/groups/parents_centre/edit"):
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
         violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
