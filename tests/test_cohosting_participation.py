@@ -306,3 +306,58 @@ async def test_anyone_recounts_a_space_from_its_signed_records(tmp_path, databas
         assert await run_recount(url, allow_private=True) == 1
         out = capsys.readouterr().out
         assert f"MISMATCH record {record.id}: " in out and "altered after signing" in out
+
+
+async def test_a_host_down_then_back_counts_each_support_once(tmp_path, database_url_for):
+    from aiohttp import web
+
+    from node.activitypub.delivery_models import Delivery, HostState
+    from node.activitypub.outbox import wake_workers
+
+    async with running_nodes(tmp_path, ["city", "town"], database_url_for=database_url_for) as nodes:
+        city, town = nodes["city"], nodes["town"]
+        space, component, _ = await space_with_component(city.app, "budget-2027")
+        author = await make_user(city.app, "amelie")
+        proposal = await make_proposal(city.app, space, component, author, title="Shade trees in the school yard")
+        await partners(city, town, space)
+        jordi = await resident(town, "jordi")
+        await follow(town, city, "jordi")
+        await settle(town, city)
+        space_id, item_id = await mirrored(town, f"{city.base_url}/spaces/budget-2027/proposals/{proposal.id}")
+
+        # The city stops listening (its database and state stay): the town keeps the support queued.
+        port = city.server.port
+        for site in list(city.server.runner.sites):
+            await site.stop()
+        await city.server.runner.server.shutdown(1.0)  # and drops the kept-alive connections
+        await town.client.login("jordi", PASSWORD)
+        assert (await take_part(town, space_id, item_id)).has("Your support was sent to")
+        await settle(town)
+        async with town.db() as db:
+            delivery = await db.scalar(select(Delivery).order_by(Delivery.id.desc()).limit(1))
+        assert delivery.status == "pending" and delivery.attempts >= 1 and delivery.last_error
+        assert await support_count(city, proposal.id) == 0
+
+        # Back on the same address; the retry is due (the backoff's wait is skipped, not slept).
+        site = web.TCPSite(city.server.runner, "127.0.0.1", port)
+        await site.start()
+        async with town.app[DB].begin() as db:
+            (await db.get(Delivery, delivery.id)).next_attempt_at = utcnow()
+            for state in await db.scalars(select(HostState)):
+                state.circuit_open_until = None
+        wake_workers()
+        await settle(town, city)
+        assert await support_count(city, proposal.id) == 1
+        assert await answers(town, jordi) == [("support", "accepted", None)]
+
+        # The same POST again (a retry after a lost acknowledgement): the inbox ignores the replay.
+        async with town.app[DB].begin() as db:
+            row = await db.get(Delivery, delivery.id)
+            row.status, row.next_attempt_at, row.delivered_at = "pending", utcnow(), None
+        wake_workers()
+        await settle(town, city)
+        async with town.db() as db:
+            assert (await db.get(Delivery, delivery.id)).status == "delivered"
+        assert await support_count(city, proposal.id) == 1
+        async with city.db() as db:
+            assert await db.scalar(select(func.count()).select_from(ParticipationRecord)) == 1
