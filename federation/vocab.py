@@ -85,6 +85,8 @@ CIVICNODE_CONTEXT: Mapping[str, Any] = MappingProxyType({
     # Published counts, per origin node and in total.
     "originNode": {"@id": "cn:originNode", "@type": "@id"},
     "countsByOrigin": "cn:countsByOrigin",
+    # A Flag's reason (spam, offensive, does_not_belong, other), beside its free-text content.
+    "reportReason": "cn:reportReason",
     # Proposal category (a label of the space), and the conclusion a closed debate reached.
     "category": "cn:category",
     "conclusion": "cn:conclusion",

@@ -35,6 +35,7 @@ def _route_setups():
     from node.activitypub.inbox import setup_routes as inbox
     from node.activitypub.worker import setup_delivery as delivery
     from node.admin.routes import setup_routes as admin
+    from node.cohosting.routes import setup_routes as cohosting
     from node.api import setup_routes as api
     from node.moderation.routes import setup_routes as moderation
     from node.notifications.routes import setup_routes as notifications
@@ -46,7 +47,7 @@ def _route_setups():
     from node.cohosting.participation_routes import setup_routes as participation
 
     return [accounts, spaces, admin, api, opendata, search, activitypub, inbox, following, delivery, moderation,
-            notifications, verification, groups, participation]
+            notifications, verification, groups, participation, cohosting]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:

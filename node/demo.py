@@ -335,9 +335,26 @@ async def _seed_group(db) -> None:
 async def seed_town(db, base_url: str = DEMO_ORIGIN) -> None:
     await _node(db, "Sant Martí de la Marenda", TOWN_DESCRIPTION, "ca",
                 "participacio@santmarti-marenda.example", TOWN_LOGINS)
+    await _verify_in_person(db, "ajuntament", "nuria", "Padró comprovat a l'oficina d'atenció ciutadana.")
     seafront = await _process(db, SEAFRONT, SEAFRONT_PHASES, "ca")
     await seed_proposals(db, seafront, TOWN_PROPOSALS, base_url=base_url)
     await seed_debates(db, seafront, TOWN_DEBATES)
+
+
+async def _verify_in_person(db, admin_name: str, username: str, reason: str) -> None:
+    """A manual verification, as a town hall's desk grants after checking a resident's papers."""
+    from sqlalchemy import select
+
+    from node.accounts.models import User
+    from pathlib import Path
+
+    from node.config import Settings
+    from node.verification.grants import grant
+
+    people = {u.username: u for u in await db.scalars(select(User).where(User.username.in_((admin_name, username))))}
+    # Default settings: a manual verification holds until revoked.
+    await grant(db, user_id=people[username].id, handler="manual", details={}, settings=Settings(data_dir=Path(".")),
+                granted_by=people[admin_name], reason=reason)
 
 
 async def seed_collective(db, base_url: str = DEMO_ORIGIN) -> None:
@@ -401,3 +418,56 @@ async def federate_demo(nodes: dict[str, RunningDemoNode]) -> None:
             user = await db.scalar(select(User).where(User.username == username))
         host = nodes[other].settings.base_url.split("://", 1)[1]
         await follow_space(app, user, f"{nodes[other].spec.space}@{host}")
+    if "city" in nodes and "town" in nodes:
+        await _cohost_budget(nodes["city"].app, nodes["town"].app, nodes["town"].settings.base_url)
+
+
+async def _until(app, query, what: str):
+    """The first row of ``query`` on ``app``'s database once another node's activity created it
+    (deliveries run in the background), within 30 seconds."""
+    import asyncio
+
+    from node.appkeys import DB
+
+    for _ in range(300):
+        async with app[DB]() as db:
+            found = await db.scalar(query)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{what} did not arrive within 30 seconds")
+
+
+async def _cohost_budget(city, town, town_url: str) -> None:
+    """The city's budget becomes a consultation co-hosted with the town, through the real
+    protocol: the city invites the town (residents verified by census or at the town hall's desk),
+    the town accepts, and Núria, verified in person at the town hall, supports a city proposal from
+    her own node."""
+    from sqlalchemy import select
+
+    from node.accounts.models import User
+    from node.activitypub.follow_models import RemoteItem
+    from node.appkeys import DB
+    from node.cohosting import home, partners
+    from node.cohosting.models import OutgoingParticipation, Partnership, SpacePartner
+    from node.components.proposals.models import Proposal
+    from node.spaces.models import Space
+
+    async with city[DB].begin() as db:
+        space = await db.scalar(select(Space).where(Space.slug == BUDGET["slug"]))
+        space.federation_policy = "partners"
+        city_admin = await db.scalar(select(User).where(User.username == "admin"))
+        first = await db.scalar(select(Proposal.id).where(Proposal.space_id == space.id).order_by(Proposal.id))
+    await partners.invite(city, city_admin, space.id, town_url, ["census", "manual"])
+    invited = await _until(town, select(Partnership.id).where(Partnership.state == "invited"), "The invitation")
+    async with town[DB]() as db:
+        town_admin = await db.scalar(select(User).where(User.username == "ajuntament"))
+        nuria = await db.scalar(select(User).where(User.username == "nuria"))
+    await partners.accept(town, town_admin, invited)
+    await _until(city, select(SpacePartner.id).where(SpacePartner.state == "active"), "The town's acceptance")
+    item = await _until(town, select(RemoteItem).where(RemoteItem.uri.endswith(f"/proposals/{first}")),
+                        "The city's proposals")
+    sent = await home.participate(town, nuria, item.remote_space_id, item.id, "support")
+    await _until(town, select(OutgoingParticipation.id).where(OutgoingParticipation.id == sent.id,
+                                                              OutgoingParticipation.answer == "accepted"),
+                 "The city's answer to Núria's support")

@@ -91,6 +91,16 @@ def test_the_demo_serves_three_nodes_that_can_federate(tmp_path):
         assert handle == f"{DEMO_NODES[0].space}@{city.url.split('://')[1]}"
         status, body = get(f"{town.url}/following/{space_id}")
         assert status == 200 and str(escape(name)) in body.decode()
+        # The budget is co-hosted with the town, and a town resident's support is counted by the city.
+        with sqlite3.connect(data / "city" / "civicnode.db") as db:
+            assert db.execute("SELECT state, host FROM space_partners").fetchall() == \
+                [("active", town.url.split("://")[1])]
+            assert db.execute("SELECT count(*) FROM proposal_supports WHERE participant_id IS NOT NULL"
+                              ).fetchone() == (1,)
+        with sqlite3.connect(data / "town" / "civicnode.db") as db:
+            assert db.execute("SELECT state FROM partnerships").fetchall() == [("active",)]
+            assert db.execute("SELECT kind, answer FROM outgoing_participations").fetchall() == \
+                [("support", "accepted")]
     finally:
         assert node.stop() == 0  # a clean shutdown on SIGTERM
     assert (data / "federated").exists()  # node.demo.federate_demo ran once the nodes listened

@@ -211,31 +211,3 @@ async def test_admin_log_records_role_and_settings_changes_with_pages(web, app, 
         role = await db.scalar(select(AdminAction).where(AdminAction.action == "user.role"))
     assert (role.actor_id, role.subject_id, role.data) == (admin.id, someone.id, {"role": "moderator"})
 
-
-async def test_content_of_another_node_is_refused_with_where_to_report_it(web, app, server):
-    """A copy of a followed space's proposal (a mirror row): this node's moderators cannot hide it
-    nor take reports on it; the answer says which node decides, and nothing is written."""
-    from node.activitypub.follow_models import RemoteItem, RemoteSpace
-
-    async with app[DB].begin() as db:
-        space = RemoteSpace(uri="https://town.example/spaces/seafront", host="town.example",
-                            handle="seafront@town.example", url="https://town.example/spaces/seafront",
-                            inbox="https://town.example/spaces/seafront/inbox")
-        db.add(space)
-        await db.flush()
-        item = RemoteItem(remote_space_id=space.id, uri="https://town.example/spaces/seafront/proposals/7",
-                          kind="proposal", attributed_to="https://town.example/users/ana", name="Benches",
-                          content_html="<p>More benches</p>", url="https://town.example/spaces/seafront/proposals/7",
-                          document={})
-        db.add(item)
-    await log_in(web, app, "mona_mod", role="moderator")
-    hide = await web.post("/moderation/hide", {"subject_type": "remote_item", "subject_id": str(item.id),
-                                               "reason": "spam"}, csrf_from_path="/moderation")
-    assert hide.status == 409 and hide.has("town.example, another node")
-    report = await web.post("/report", {"subject_type": "remote_item", "subject_id": str(item.id),
-                                        "reason": "spam", "details": ""}, csrf_from_path="/moderation")
-    assert report.status == 409 and report.has("Open it there to report it")
-    assert await count(app, Moderation) == 0 and await count(app, Report) == 0
-    async with app[DB]() as db:
-        kept = await db.get(RemoteItem, item.id)
-    assert kept.content_html == "<p>More benches</p>" and kept.deleted_at is None

@@ -43,12 +43,16 @@ async def node_document(db, base: str, node_name: str) -> dict:
 
 
 async def space_document(db, base: str, space: Space, default_locale: str) -> dict:
+    from node.cohosting.service import active_partners
+
     actor_id = uris.space_actor(base, space.slug)
+    extra = {"federationPolicy": space.federation_policy, "published": space.created_at.isoformat()}
+    if space.federation_policy != "local":  # the nodes whose residents may take part (DESIGN §4)
+        extra["partners"] = [partner.node_uri for partner in await active_partners(db, space.id)]
     return await _actor(
         db, "Group", ("space", space.id), actor_id, base, username=space.slug,
         name=pick(space.title, default_locale, default_locale),
-        summary=pick(space.subtitle, default_locale, default_locale) or None, url=actor_id,
-        extra={"federationPolicy": space.federation_policy, "published": space.created_at.isoformat()})
+        summary=pick(space.subtitle, default_locale, default_locale) or None, url=actor_id, extra=extra)
 
 
 async def user_document(db, base: str, user: User) -> dict:

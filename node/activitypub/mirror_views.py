@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 from node.activitypub.follow_models import RemoteFollow, RemoteItem, RemoteSpace
 from node.activitypub.mirror import FollowError, follow_space, unfollow_space
 from node.appkeys import DB, GETTEXT, USER
+from node.cohosting.service import active_partnership, conditions_labels
 from node.i18n import N_
+from node.moderation.models import REMOTE_SUBJECT, Moderation
+from node.moderation.visibility import is_hidden, not_hidden
 from node.web.context import require_user
 from node.web.errors import user_error
 from node.web.render import render
@@ -59,12 +62,14 @@ async def remote_space(request: web.Request) -> web.Response:
             raise user_error(404, "Nothing from another node has this address here.")
         items = (await db.scalars(select(RemoteItem)
                                   .where(RemoteItem.remote_space_id == space.id, RemoteItem.kind != "comment",
-                                         RemoteItem.deleted_at.is_(None))
+                                         RemoteItem.deleted_at.is_(None), not_hidden(REMOTE_SUBJECT, RemoteItem.id))
                                   .order_by(RemoteItem.published.desc(), RemoteItem.id.desc()).limit(LIST_LIMIT))).all()
         replies = dict((await db.execute(select(RemoteItem.in_reply_to, func.count())
                                          .where(RemoteItem.remote_space_id == space.id, RemoteItem.kind == "comment",
-                                                RemoteItem.deleted_at.is_(None))
+                                                RemoteItem.deleted_at.is_(None),
+                                                not_hidden(REMOTE_SUBJECT, RemoteItem.id))
                                          .group_by(RemoteItem.in_reply_to))).all())
+        partnership = await active_partnership(db, space.uri)
         state = None
         if user is not None:
             state = await db.scalar(select(RemoteFollow.state).where(RemoteFollow.remote_space_id == space.id,
@@ -72,12 +77,14 @@ async def remote_space(request: web.Request) -> web.Response:
     done = DONE.get(request.query.get("done", ""))
     return render(request, "federation/space.html", {
         "space": space, "follow_state": state, "replies": replies,
+        "cohosting": conditions_labels(partnership.conditions) if partnership else None,
         "proposals": [i for i in items if i.kind == "proposal"], "debates": [i for i in items if i.kind == "debate"],
         "done": request[GETTEXT](done) if done else None})
 
 
 async def _thread(db, space_id: int, root_uri: str) -> list[tuple[RemoteItem, int]]:
-    """The replies under ``root_uri`` in reading order, with their depth: one query a level."""
+    """The replies under ``root_uri`` in reading order, with their depth: one query a level.
+    A comment this node's moderators hid stays as a placeholder, without its replies."""
     children: dict[str, list[RemoteItem]] = {}
     level = [root_uri]
     for _ in range(MAX_THREAD_DEPTH):
@@ -91,11 +98,17 @@ async def _thread(db, space_id: int, root_uri: str) -> list[tuple[RemoteItem, in
             children.setdefault(item.in_reply_to, []).append(item)
         level = [item.uri for item in found]
     ordered: list[tuple[RemoteItem, int]] = []
+    ids = [item.id for found in children.values() for item in found]
+    hidden = set((await db.scalars(select(Moderation.subject_id).where(
+        Moderation.subject_type == REMOTE_SUBJECT, Moderation.subject_id.in_(ids),
+        Moderation.hidden_at.is_not(None)))).all()) if ids else set()
 
     def walk(uri: str, depth: int) -> None:
         for item in children.get(uri, []):
+            item.hidden_here = item.id in hidden
             ordered.append((item, depth))
-            walk(item.uri, depth + 1)
+            if not item.hidden_here:
+                walk(item.uri, depth + 1)
 
     walk(root_uri, 0)
     return ordered
@@ -110,6 +123,8 @@ async def remote_item(request: web.Request) -> web.Response:
         if row is None:
             raise user_error(404, "Nothing from another node has this address here.")
         item, space = row
+        if await is_hidden(db, REMOTE_SUBJECT, item.id):
+            raise user_error(404, "This node's moderators hid this content.")
         thread = await _thread(db, space.id, item.uri)
         from node.cohosting.views import participation_context  # co-hosted spaces only
 

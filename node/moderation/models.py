@@ -4,13 +4,17 @@ public queries exclude hidden items with one indexed NOT EXISTS."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, UTCDateTime, utcnow
 
 SUBJECT_TYPES = ("proposal", "debate", "comment")
+# A copy of another node's proposal, debate or comment in this node's mirror (remote_items):
+# this node can hide its copy, and forwards reports to the origin (node.moderation.federation).
+REMOTE_SUBJECT = "remote_item"
 REASONS = ("spam", "offensive", "does_not_belong", "other")
 
 
@@ -36,16 +40,27 @@ class Moderation(Base):
 
 
 class Report(Base):
+    """A report by a resident (``user_id``) or by another node (``reporter_node``: the actor that
+    sent the ActivityPub ``Flag``; the node does not say which of its residents reported)."""
+
     __tablename__ = "moderation_reports"
-    # The constraint, not a check in Python, keeps one report per person per item under races.
-    __table_args__ = (UniqueConstraint("moderation_id", "user_id", name="uq_moderation_reports_user"),)
+    # The constraints, not a check in Python, keep one report per person (or node) per item
+    # under races.
+    __table_args__ = (UniqueConstraint("moderation_id", "user_id", name="uq_moderation_reports_user"),
+                      UniqueConstraint("moderation_id", "reporter_node", name="uq_moderation_reports_node"),
+                      CheckConstraint("(user_id IS NULL) <> (reporter_node IS NULL)", name="ck_report_one_reporter"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     moderation_id: Mapped[int] = mapped_column(ForeignKey("moderations.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reporter_node: Mapped[str | None] = mapped_column(String(2048))
     reason: Mapped[str] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reporter_host(self) -> str:
+        return urlsplit(self.reporter_node).netloc if self.reporter_node else ""
 
 
 class UserBlock(Base):

@@ -1,9 +1,11 @@
-"""The moderation routes; their handlers (node.moderation.views and the service behind them) are
-imported by the first request that needs them, not at start-up (node.web.lazy)."""
+"""The moderation routes and the ``Flag`` inbox handler; their handlers (node.moderation.views,
+node.moderation.federation and the service behind them) are imported by the first request or
+activity that needs them, not at start-up (node.web.lazy)."""
 from __future__ import annotations
 
 from aiohttp import web
 
+from node.activitypub.inbox import register_inbox_handler
 from node.web.lazy import lazy
 
 VIEWS = "node.moderation.views"
@@ -18,3 +20,5 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/moderation/{moderation_id:\\d+}/unhide", lazy(VIEWS, "unhide_view"), name="moderation_unhide")
     router.add_post("/users/{username}/{action:block|unblock}", lazy(VIEWS, "block_view"), name="user_block")
     router.add_get("/admin/log", lazy(VIEWS, "admin_log"), name="admin_log")
+    # Reports forwarded by other nodes (docs/FEDERATION.md, "Moderation across nodes").
+    register_inbox_handler(app, "Flag", lazy("node.moderation.federation", "on_flag"))

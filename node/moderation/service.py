@@ -4,6 +4,7 @@ ModerationError before writing anything when the action is refused, and logs wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
@@ -13,7 +14,7 @@ from node.db.base import utcnow
 from node.events import record_event
 from node.i18n import N_
 from node.moderation.log import log_action
-from node.moderation.models import REASONS, SUBJECT_TYPES, Moderation, Report, UserBlock
+from node.moderation.models import REASONS, REMOTE_SUBJECT, SUBJECT_TYPES, Moderation, Report, UserBlock
 
 DETAILS_LIMIT = 1000
 REASON_LIMIT = 1000
@@ -30,16 +31,21 @@ class ModerationError(Exception):
 
 @dataclass
 class Subject:
-    """A reportable item as the queue and the forms show it."""
+    """A reportable item as the queue and the forms show it. For a copy of another node's content
+    (type REMOTE_SUBJECT) the origin_* fields say where it comes from."""
 
     type: str
     id: int
-    space_id: int
+    space_id: int | None
     url: str
     title: str
     excerpt: str
     author_id: int | None
     published: bool
+    origin_host: str = ""
+    origin_uri: str = ""
+    origin_url: str = ""
+    origin_space: str = ""
 
 
 def _text(value) -> str:
@@ -54,6 +60,10 @@ async def load_subject(db, subject_type: str, subject_id: int) -> Subject | None
     from node.components.comments.models import Comment
     from node.components.comments.registry import load_target
 
+    if subject_type == REMOTE_SUBJECT:
+        from node.moderation.federation import load_remote_subject
+
+        return await load_remote_subject(db, subject_id)
     if subject_type not in SUBJECT_TYPES:
         return None
     if subject_type == "comment":
@@ -108,14 +118,34 @@ async def report(db, subject: Subject, user: User, reason: str, details: str, th
     if await db.scalar(select(Report.id).where(Report.moderation_id == moderation.id,
                                                Report.user_id == user.id)) is not None:
         raise ModerationError(409, N_("You have already reported this; moderators will look at it."))
-    db.add(Report(moderation_id=moderation.id, user_id=user.id, reason=reason, details=details,
-                  created_at=utcnow()))
+    await _add_report(db, moderation, threshold, user_id=user.id, reason=reason, details=details)
+    return moderation
+
+
+async def report_from_node(db, subject: Subject, node_uri: str, reason: str, details: str,
+                           threshold: int) -> Moderation | None:
+    """A report another node forwarded (an ActivityPub Flag), counted like a resident's. One per
+    node and item: a node is known by its host, so that one node cannot weigh more by sending
+    from several actors. A repeat, or a report of an item already hidden, changes nothing (None)."""
+    moderation = await _moderation_for_update(db, subject)
+    if moderation.hidden:
+        return None
+    host = urlsplit(node_uri).netloc.lower()
+    known = await db.scalars(select(Report.reporter_node).where(Report.moderation_id == moderation.id,
+                                                                Report.reporter_node.is_not(None)))
+    if any(urlsplit(other).netloc.lower() == host for other in known):
+        return None
+    await _add_report(db, moderation, threshold, reporter_node=node_uri, reason=reason, details=details)
+    return moderation
+
+
+async def _add_report(db, moderation: Moderation, threshold: int, **report) -> None:
+    db.add(Report(moderation_id=moderation.id, created_at=utcnow(), **report))
     moderation.report_count += 1
     moderation.updated_at = utcnow()
     await db.flush()
     if threshold > 0 and moderation.report_count >= threshold:
         await _set_hidden(db, moderation, None, N_("Hidden automatically after %(n)s reports.") % {"n": threshold})
-    return moderation
 
 
 async def _set_hidden(db, moderation: Moderation, actor: User | None, reason: str) -> None:
@@ -124,10 +154,13 @@ async def _set_hidden(db, moderation: Moderation, actor: User | None, reason: st
     moderation.hidden_reason = reason
     moderation.updated_at = utcnow()
     await db.flush()
-    data = {"reason": reason, "subject_type": moderation.subject_type, "subject_id": moderation.subject_id}
-    await record_event(db, "moderation.hidden", subject_type=moderation.subject_type,
-                       subject_id=moderation.subject_id, actor_id=actor.id if actor else None,
-                       space_id=moderation.space_id, data=data)
+    if moderation.subject_type != REMOTE_SUBJECT:
+        # Followers get a Delete of the item (node.moderation.publish). Hiding a copy of another
+        # node's content concerns this node's pages only: nothing to tell anyone.
+        data = {"reason": reason, "subject_type": moderation.subject_type, "subject_id": moderation.subject_id}
+        await record_event(db, "moderation.hidden", subject_type=moderation.subject_type,
+                           subject_id=moderation.subject_id, actor_id=actor.id if actor else None,
+                           space_id=moderation.space_id, data=data)
     await log_action(db, actor, "moderation.hide", subject_type=moderation.subject_type,
                      subject_id=moderation.subject_id, reason=reason,
                      data={"automatic": actor is None, "reports": moderation.report_count})
@@ -169,9 +202,10 @@ async def unhide(db, moderation: Moderation, user: User, reason) -> Moderation:
     moderation.report_count = 0
     moderation.updated_at = utcnow()
     await db.flush()
-    await record_event(db, "moderation.unhidden", subject_type=moderation.subject_type,
-                       subject_id=moderation.subject_id, actor_id=user.id, space_id=moderation.space_id,
-                       data={"reason": reason})
+    if moderation.subject_type != REMOTE_SUBJECT:
+        await record_event(db, "moderation.unhidden", subject_type=moderation.subject_type,
+                           subject_id=moderation.subject_id, actor_id=user.id, space_id=moderation.space_id,
+                           data={"reason": reason})
     await log_action(db, user, "moderation.unhide", subject_type=moderation.subject_type,
                      subject_id=moderation.subject_id, reason=reason)
     return moderation
@@ -214,16 +248,17 @@ async def queue(db, *, hidden: bool, offset: int, limit: int) -> tuple[list[Mode
     return list(rows), total
 
 
-async def reports_of(db, moderation_ids: list[int]) -> dict[int, list[tuple[Report, str]]]:
+async def reports_of(db, moderation_ids: list[int]) -> dict[int, list[tuple[Report, str | None]]]:
+    """Each item's reports with the reporter's username (None for a report by another node)."""
     found: dict[int, list] = {}
     if not moderation_ids:
         return found
-    rows = await db.execute(select(Report, User.username).join(User, User.id == Report.user_id)
+    rows = await db.execute(select(Report, User.username).outerjoin(User, User.id == Report.user_id)
                             .where(Report.moderation_id.in_(moderation_ids)).order_by(Report.id))
     for report_row, username in rows.all():
         found.setdefault(report_row.moderation_id, []).append((report_row, username))
     return found
 
 
-__all__ = ["ModerationError", "Subject", "block", "hide", "load_subject", "queue", "report", "reports_of",
-           "unblock", "unhide"]
+__all__ = ["ModerationError", "Subject", "block", "hide", "load_subject", "queue", "report", "report_from_node",
+           "reports_of", "unblock", "unhide"]

@@ -22,7 +22,15 @@ REASON_LABELS = {"spam": N_("Spam"), "offensive": N_("Offensive, harassment or h
                  "other": N_("Other")}
 DONE = {"reported": N_("Thank you: moderators will look at your report."), "hidden": N_("The content is hidden."),
         "unhidden": N_("The content is shown again."), "blocked": N_("The account is blocked."),
-        "unblocked": N_("The account is unblocked.")}
+        "unblocked": N_("The account is unblocked."),
+        "hidden_here": N_("The content is hidden in this node's copy. It is still published on the node it "
+                          "comes from: only that node's moderators can remove it there.")}
+REPORTED_REMOTE = {
+    True: N_("Thank you: this node's moderators will look at your report, and it was sent, without your "
+             "name, to the moderators of %(host)s, where this content is published."),
+    False: N_("Thank you: this node's moderators will look at your report. It was not sent to %(host)s, "
+              "where this content is published, because this node does not federate with it any more.")}
+MAX_ID = 2**31
 
 
 def _int(value) -> int | None:
@@ -41,22 +49,12 @@ def _refused(request: web.Request, exc: ModerationError) -> web.HTTPException:
 
 
 async def _subject(db, request: web.Request, subject_type, subject_id) -> service.Subject:
-    if subject_type == "remote_item" and _int(subject_id) is not None:
-        # A copy of another node's content, shown to the residents who follow it: this node can
-        # neither judge nor hide the original, and must not pretend to.
-        from urllib.parse import urlsplit
-
-        from node.activitypub.follow_models import RemoteItem
-
-        item = await db.get(RemoteItem, _int(subject_id))
-        if item is not None:
-            text = request[GETTEXT](N_("This content is published by %(host)s, another node: only its "
-                                       "moderators can act on it. Open it there to report it."))
-            text %= {"host": urlsplit(item.url).hostname or ""}
-            raise user_error(409, text)
+    """The item a form names: this node's proposal, debate or comment, or a copy of another
+    node's (``remote_item``, an id of the mirror: an id of the other node names nothing here)."""
     subject = None
-    if _int(subject_id) is not None:
-        subject = await service.load_subject(db, str(subject_type), _int(subject_id))
+    number = _int(subject_id)
+    if number is not None and 0 < number < MAX_ID:
+        subject = await service.load_subject(db, str(subject_type), number)
     user = request.get(USER)
     if subject is None or not (subject.published or (user and user.is_admin)):
         raise user_error(404, "There is nothing to report at this address.")
@@ -86,10 +84,17 @@ async def report(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(request.app.router["login"].url_for().with_query(next=subject.url))
     values = {"reason": str(form.get("reason", "")), "details": str(form.get("details", ""))}
     threshold = request.app[SETTINGS].moderation_hide_threshold
+    forward = False
+    if subject.origin_host:  # another node's content: its moderators get the report too
+        from node.moderation import federation
+
+        forward = not await federation.origin_refused(request.app, subject)
     for attempt in (1, 2):
         try:
             async with request.app[DB].begin() as db:
                 await service.report(db, subject, user, values["reason"], values["details"], threshold)
+                if forward:
+                    await federation.forward_report(request.app, db, subject, values["reason"], values["details"])
             break
         except ModerationError as exc:
             if exc.status != 422:
@@ -100,7 +105,11 @@ async def report(request: web.Request) -> web.Response:
             # double-clicked: the second try sees the row (and refuses a duplicate with 409).
             if attempt == 2:
                 raise
-    return render(request, "moderation/reported.html", {"subject": subject, "message": DONE["reported"]})
+    if subject.origin_host:
+        message = request[GETTEXT](REPORTED_REMOTE[forward]) % {"host": subject.origin_host}
+    else:
+        message = request[GETTEXT](DONE["reported"])
+    return render(request, "moderation/reported.html", {"subject": subject, "message": message})
 
 
 async def moderation_queue(request: web.Request) -> web.Response:
@@ -128,11 +137,15 @@ async def _decide(request: web.Request, action) -> web.Response:
 
 
 async def hide_view(request: web.Request) -> web.Response:
+    hidden = []
+
     async def action(db, user, form):
         subject = await _subject(db, request, form.get("subject_type"), form.get("subject_id"))
         await service.hide(db, subject, user, form.get("reason"))
+        hidden.append(subject)
     await _decide(request, action)
-    raise web.HTTPSeeOther(request.app.router["moderation"].url_for().with_query(hidden="1", done="hidden"))
+    done = "hidden_here" if hidden[0].origin_host else "hidden"
+    raise web.HTTPSeeOther(request.app.router["moderation"].url_for().with_query(hidden="1", done=done))
 
 
 async def unhide_view(request: web.Request) -> web.Response:
@@ -154,6 +167,16 @@ async def _member(db, request: web.Request) -> User:
 
 async def block_view(request: web.Request) -> web.Response:
     blocking = request.match_info["action"] == "block"
+    require_role(request, "moderator")
+    name = request.match_info["username"]
+    if "@" in name.strip("@"):
+        # name@other.node, as the mirror shows authors of other nodes: not an account of this
+        # node, and another node's accounts are theirs to block.
+        text = request[GETTEXT](N_("%(name)s is an account of another node: only that node's moderators can "
+                                   "block it. Here you can hide its content in this node's copy (Report, then "
+                                   "Hide), or an administrator can stop federating with that node (Federated "
+                                   "servers)."))
+        raise user_error(422, text % {"name": name.strip("@")})
 
     async def action(db, user, form):
         member = await _member(db, request)

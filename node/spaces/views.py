@@ -7,6 +7,7 @@ from sqlalchemy import select
 from node.activitypub.actors import space_actor
 from node.activitypub.negotiation import wants_activity_json
 from node.appkeys import DB, SETTINGS, USER
+from node.cohosting.service import active_partners, cohosted_spaces
 from node.components.registry import kinds
 from node.spaces.models import SPACE_KINDS, Component, Space
 from node.spaces.service import get_space, list_spaces, space_components, space_phases
@@ -33,7 +34,8 @@ async def spaces_index(request: web.Request) -> web.Response:
     kind = kind if kind in SPACE_KINDS else None
     async with request.app[DB]() as db:
         spaces = await list_spaces(db, kind=kind)
-    return render(request, "spaces/index.html", {"spaces": spaces, "kind": kind})
+        cohosted = await cohosted_spaces(db) if kind is None else []
+    return render(request, "spaces/index.html", {"spaces": spaces, "kind": kind, "cohosted": cohosted})
 
 
 async def space_page(request: web.Request) -> web.Response:
@@ -44,9 +46,10 @@ async def space_page(request: web.Request) -> web.Response:
         phases = await space_phases(db, space.id)
         components = [c for c in await space_components(db, space.id)
                       if c.kind in kinds() and (c.published or _is_admin(request))]
+        partners = await active_partners(db, space.id) if space.federation_policy != "local" else []
     host = request.app[SETTINGS].base_url.split("://", 1)[-1]
     return render(request, "spaces/show.html",
-                  {"space": space, "phases": phases, "components": components,
+                  {"space": space, "phases": phases, "components": components, "partners": partners,
                    "follow_handle": f"{space.slug}@{host}",
                    "follow": await follow_state(request, "space", space.id) if space.published else None})
 

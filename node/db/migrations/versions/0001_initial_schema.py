@@ -641,13 +641,16 @@ def upgrade() -> None:
     op.create_table('moderation_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('moderation_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('reporter_node', sa.String(length=2048), nullable=True),
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('details', sa.Text(), nullable=False),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(user_id IS NULL) <> (reporter_node IS NULL)', name=op.f('ck_moderation_reports_ck_report_one_reporter')),
     sa.ForeignKeyConstraint(['moderation_id'], ['moderations.id'], name=op.f('fk_moderation_reports_moderation_id_moderations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_moderation_reports_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_reports')),
+    sa.UniqueConstraint('moderation_id', 'reporter_node', name='uq_moderation_reports_node'),
     sa.UniqueConstraint('moderation_id', 'user_id', name='uq_moderation_reports_user')
     )
     with op.batch_alter_table('moderation_reports', schema=None) as batch_op:
