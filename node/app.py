@@ -44,10 +44,9 @@ def _route_setups():
     from node.spaces.views import setup_routes as spaces
     from node.verification.views import setup_routes as verification
     from node.groups.views import setup_routes as groups
-    from node.cohosting.participation_routes import setup_routes as participation
 
     return [accounts, spaces, admin, api, opendata, search, activitypub, inbox, following, delivery, moderation,
-            notifications, verification, groups, participation, cohosting]
+            notifications, verification, groups, cohosting]
 
 
 def create_app(settings: Settings, *, check_schema: bool = True) -> web.Application:

@@ -207,6 +207,10 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
                         await supports.remove_support(db, proposal.id, participant, phase_id)
             except ProposalError as exc:
                 raise Refusal(_support_reason(exc), str(exc), participant) from None
+            if proposal.origin_uri:
+                from node.cohosting.shared import report_to_origin
+
+                await report_to_origin(db, base, proposal.id)
         except Refusal as refusal:
             reason = refusal.reason
             log.info("refused %s %s: %s", kind, activity["id"], refusal.detail or refusal.reason)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.activitypub.models import URI
@@ -123,3 +123,51 @@ class OutgoingParticipation(Base):
     reason_text: Mapped[str | None] = mapped_column(Text)  # the host's words, shown if the code is unknown
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SHARE_STATES = ("pending", "accepted", "refused", "withdrawn")
+
+
+class ProposalShare(Base):
+    """Origin side: one of our proposals offered to a space of another node, and what that node
+    reported back (its answer, the proposal's state and support count there)."""
+
+    __tablename__ = "proposal_shares"
+    __table_args__ = (UniqueConstraint("proposal_id", "target_space_uri", name="uq_proposal_shares_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    target_space_uri: Mapped[str] = mapped_column(String(URI))  # the other node's Group
+    target_inbox: Mapped[str] = mapped_column(String(URI))
+    target_name: Mapped[str] = mapped_column(Text, default="")
+    target_host: Mapped[str] = mapped_column(String(255), default="")
+    offer_activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # SHARE_STATES
+    remote_proposal_uri: Mapped[str | None] = mapped_column(String(URI), index=True)
+    remote_state: Mapped[str | None] = mapped_column(String(16))
+    remote_support_count: Mapped[int | None] = mapped_column()  # None: not published there now
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProposalOffer(Base):
+    """Receiving side: a proposal of another node offered to one of our spaces; once accepted,
+    a local proposal (``proposal_id``) carries it, marked with its origin."""
+
+    __tablename__ = "proposal_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    origin_uri: Mapped[str] = mapped_column(String(URI), index=True)  # the proposal's Article id there
+    origin_space_uri: Mapped[str] = mapped_column(String(URI))  # the Group that offered it
+    origin_inbox: Mapped[str] = mapped_column(String(URI))
+    origin_host: Mapped[str] = mapped_column(String(255))
+    offer_activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
+    article: Mapped[dict] = mapped_column(JSON)  # as offered, sanitised when shown
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # SHARE_STATES
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

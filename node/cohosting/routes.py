@@ -23,6 +23,13 @@ ROUTES = (
     (GET, "/admin/partnerships", "admin_views", "partnerships", "admin_partnerships"),
     (POST, "/admin/partnerships/{partnership_id:\\d+}/{action:accept|decline|end}", "admin_views",
      "partnership_action", "admin_partnership_action"),
+    # Home side: a resident supports a mirrored proposal of a co-hosted space.
+    (POST, "/following/{space_id}/items/{item_id}/take-part", "views", "take_part", "remote_take_part"),
+    # Host side: the space's public signed records (what `civicnode recount` reads).
+    (GET, "/spaces/{slug}/records", "records", "records_collection", "space_records"),
+    # Shared proposals: propose one of ours to another node's space; offers received by a space.
+    (POST, "/spaces/{slug}/proposals/{proposal_id:\\d+}/share", "shared_views", "share", "proposal_share"),
+    (FORM, SPACE + "/offers", "shared_views", "offers", "admin_space_offers"),
 )
 
 # (activity type, module under node.cohosting, handler). Each handler ignores what is not about a
@@ -33,7 +40,22 @@ INBOX_HANDLERS = (
     ("Accept", "partners", "on_accept"),     # host side: Accept{Invite}
     ("Reject", "partners", "on_reject"),     # host side: Reject{Invite}
     ("Leave", "partners", "on_leave"),       # host side
+    # Remote participation (node.cohosting.host: the host; node.cohosting.home: the resident's node).
+    ("Like", "host", "on_like"),
+    ("Undo", "host", "on_undo"),             # Undo{Like}; Undo{Follow} is node.activitypub.follows'
+    ("Accept", "home", "on_accept"),         # the host's answer to a support
+    ("Reject", "home", "on_reject"),
+    # Shared proposals (node.cohosting.shared), both sides.
+    ("Offer", "shared", "on_offer"),
+    ("Accept", "shared", "on_accept"),       # Accept{Offer}
+    ("Reject", "shared", "on_reject"),
+    ("Update", "shared", "on_update"),       # the receiving space reports its copy
+    ("Announce", "shared", "on_origin_announce"),  # the origin edits or withdraws it
 )
+
+
+# Under a proposal: where it comes from, or the other nodes' spaces it was proposed to.
+_SHARES_SECTION = lazy("node.cohosting.shared_views", "proposal_section")
 
 
 def setup_routes(app: web.Application) -> None:
@@ -44,3 +66,7 @@ def setup_routes(app: web.Application) -> None:
             resource.add_route(method, target)
     for activity_type, module, handler in INBOX_HANDLERS:
         register_inbox_handler(app, activity_type, lazy(f"node.cohosting.{module}", handler))
+    from node.components.proposals.views import PROPOSAL_SECTIONS
+
+    if _SHARES_SECTION not in PROPOSAL_SECTIONS:  # one list for every app of the process
+        PROPOSAL_SECTIONS.append(_SHARES_SECTION)

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from node.cohosting.records import record_local
+from node.cohosting.shared import report_to_origin
 from node.admin.forms import translate_errors
 from node.appkeys import DB
 from node.components.proposals import amendments as amend_rules
@@ -124,6 +125,8 @@ async def proposal_action(request: web.Request) -> web.Response:
                 await record_local(db, base_url=base_url(request), space_id=space.id, space_slug=space.slug,
                                    proposal_id=proposal.id, user=user,
                                    kind="support" if action == "support" else "withdrawal")
+                if proposal.origin_uri:  # shared from another node: tell it how it fares here
+                    await report_to_origin(db, base_url(request), proposal.id)
             else:
                 fresh = await db.get(Proposal, proposal.id, with_for_update=True)
                 await service.withdraw_proposal(db, fresh, user=user)
@@ -150,6 +153,8 @@ async def answer(request: web.Request) -> web.Response:
             fresh = await db.get(Proposal, proposal.id, with_for_update=True)
             await service.answer_proposal(db, fresh, user=user, state=str(form.get("state", "")),
                                           answer=str(form.get("answer", "")))
+            if fresh.origin_uri:
+                await report_to_origin(db, base_url(request), fresh.id)
     except ProposalError as exc:
         raise _fail(request, exc) from None
     raise web.HTTPSeeOther(proposal_url(request, space, proposal.id, "answered"))

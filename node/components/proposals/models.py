@@ -29,6 +29,10 @@ class Proposal(Base):
     component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # A proposal born on another node and accepted into this space (node.cohosting.shared): its
+    # id there and its author's actor there; None for proposals written here.
+    origin_uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    origin_author_uri: Mapped[str | None] = mapped_column(String(2048))
     # Published on behalf of this verified group (node.groups); the author stays the person.
     user_group_id: Mapped[int | None] = mapped_column(ForeignKey("user_groups.id", ondelete="SET NULL"))
     # The current published text; every published text is also a ProposalVersion row.

@@ -55,12 +55,14 @@ def now_seconds() -> datetime:
 
 async def add_version(db, proposal: Proposal, *, base_url: str, space_slug: str, author_username: str | None,
                       title: str, body: str, category: str, address: str,
-                      amendment_id: int | None = None, created_at: datetime | None = None) -> ProposalVersion:
-    """Publish a text: the proposal shows it and a new version records it."""
+                      amendment_id: int | None = None, created_at: datetime | None = None,
+                      author: str | None = None) -> ProposalVersion:
+    """Publish a text: the proposal shows it and a new version records it. ``author``: the
+    author's actor URI when it is not one of ours (a proposal shared from another node)."""
     created_at = (created_at or now_seconds()).replace(microsecond=0)
     number = (proposal.version_number or 0) + 1 if proposal.id else 1
     canonical = canonical_json(space=space_uri(base_url, space_slug), title=title, body=body,
-                               author=author_uri(base_url, author_username), created_at=created_at)
+                               author=author or author_uri(base_url, author_username), created_at=created_at)
     proposal.title, proposal.body, proposal.category, proposal.address = title, body, category, address
     proposal.version_number = number
     if proposal.id is None:

@@ -690,6 +690,8 @@ def upgrade() -> None:
     sa.Column('component_id', sa.Integer(), nullable=False),
     sa.Column('space_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('origin_uri', sa.String(length=2048), nullable=True),
+    sa.Column('origin_author_uri', sa.String(length=2048), nullable=True),
     sa.Column('user_group_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
@@ -707,7 +709,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposals_component_id_components'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_proposals_space_id_spaces'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_group_id'], ['user_groups.id'], name=op.f('fk_proposals_user_group_id_user_groups'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals')),
+    sa.UniqueConstraint('origin_uri', name=op.f('uq_proposals_origin_uri'))
     )
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_proposals_author_id'), ['author_id'], unique=False)
@@ -777,6 +780,56 @@ def upgrade() -> None:
     with op.batch_alter_table('proposal_amendments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_proposal_amendments_proposal_id'), ['proposal_id'], unique=False)
 
+    op.create_table('proposal_offers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('origin_uri', sa.String(length=2048), nullable=False),
+    sa.Column('origin_space_uri', sa.String(length=2048), nullable=False),
+    sa.Column('origin_inbox', sa.String(length=2048), nullable=False),
+    sa.Column('origin_host', sa.String(length=255), nullable=False),
+    sa.Column('offer_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('article', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_proposal_offers_answered_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_offers_proposal_id_proposals'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_proposal_offers_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_offers')),
+    sa.UniqueConstraint('offer_activity_id', name=op.f('uq_proposal_offers_offer_activity_id'))
+    )
+    with op.batch_alter_table('proposal_offers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposal_offers_origin_uri'), ['origin_uri'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proposal_offers_space_id'), ['space_id'], unique=False)
+
+    op.create_table('proposal_shares',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('target_space_uri', sa.String(length=2048), nullable=False),
+    sa.Column('target_inbox', sa.String(length=2048), nullable=False),
+    sa.Column('target_name', sa.Text(), nullable=False),
+    sa.Column('target_host', sa.String(length=255), nullable=False),
+    sa.Column('offer_activity_id', sa.String(length=2048), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('remote_proposal_uri', sa.String(length=2048), nullable=True),
+    sa.Column('remote_state', sa.String(length=16), nullable=True),
+    sa.Column('remote_support_count', sa.Integer(), nullable=True),
+    sa.Column('offered_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reported_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['offered_by_id'], ['users.id'], name=op.f('fk_proposal_shares_offered_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_shares_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_shares')),
+    sa.UniqueConstraint('offer_activity_id', name=op.f('uq_proposal_shares_offer_activity_id')),
+    sa.UniqueConstraint('proposal_id', 'target_space_uri', name='uq_proposal_shares_target')
+    )
+    with op.batch_alter_table('proposal_shares', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposal_shares_proposal_id'), ['proposal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proposal_shares_remote_proposal_uri'), ['remote_proposal_uri'], unique=False)
+
     op.create_table('proposal_supports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('proposal_id', sa.Integer(), nullable=False),
@@ -828,6 +881,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_proposal_supports_participant_component')
 
     op.drop_table('proposal_supports')
+    with op.batch_alter_table('proposal_shares', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proposal_shares_remote_proposal_uri'))
+        batch_op.drop_index(batch_op.f('ix_proposal_shares_proposal_id'))
+
+    op.drop_table('proposal_shares')
+    with op.batch_alter_table('proposal_offers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proposal_offers_space_id'))
+        batch_op.drop_index(batch_op.f('ix_proposal_offers_origin_uri'))
+
+    op.drop_table('proposal_offers')
     with op.batch_alter_table('proposal_amendments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposal_amendments_proposal_id'))
 
