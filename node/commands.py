@@ -218,9 +218,11 @@ def _demo_sockets(args, data: Path, nodes) -> list:
     return sockets
 
 
-async def _create_demo_node(spec, directory: Path, base_url: str) -> None:
+async def _create_demo_node(spec, directory: Path, base_url: str, served_at: str) -> None:
     """Config, schema, keys and demo data, built aside and renamed into place when complete, so
-    that an interrupted first start leaves nothing half-seeded behind."""
+    that an interrupted first start leaves nothing half-seeded behind. The data names the node
+    where it is ``served_at`` now (fingerprints, signed records), even when the config keeps no
+    address (``base_url`` empty: ports picked anew at each start)."""
     from node.keystore import ensure_node_keys
 
     partial = directory.with_name(f".{directory.name}.partial")
@@ -233,7 +235,7 @@ async def _create_demo_node(spec, directory: Path, base_url: str) -> None:
         await upgrade(engine)
         async with make_sessionmaker(engine).begin() as db:
             await ensure_node_keys(db)
-            await spec.seed(db, base_url)
+            await spec.seed(db, served_at)
     finally:
         await engine.dispose()
     partial.rename(directory)
@@ -299,7 +301,7 @@ async def cmd_demo(args) -> int:
             directory = data / spec.key
             if not (directory / "civicnode.toml").exists():
                 # With --port 0 the ports change at every start: keep no address in the config.
-                await _create_demo_node(spec, directory, url if args.port else "")
+                await _create_demo_node(spec, directory, url if args.port else "", url)
             settings = load_settings(directory, environ=_demo_environ())
             one_run = one_run or not settings.base_url
             settings.base_url = settings.base_url or url

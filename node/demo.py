@@ -420,6 +420,36 @@ async def federate_demo(nodes: dict[str, RunningDemoNode]) -> None:
         await follow_space(app, user, f"{nodes[other].spec.space}@{host}")
     if "city" in nodes and "town" in nodes:
         await _cohost_budget(nodes["city"].app, nodes["town"].app, nodes["town"].settings.base_url)
+    if "city" in nodes and "collective" in nodes:
+        await _share_into_budget(nodes["collective"].app, nodes["city"].app, nodes["city"].settings.base_url)
+
+
+async def _share_into_budget(collective, city, city_url: str) -> None:
+    """Samir's proposal to map the dangerous crossings, written on the collective's node, is
+    proposed to the city's budget and accepted by the city's administrators."""
+    from sqlalchemy import select
+
+    from node.accounts.models import User
+    from node.appkeys import DB
+    from node.cohosting import shared
+    from node.cohosting.models import ProposalOffer, ProposalShare
+    from node.components.proposals.models import Proposal
+    from node.spaces.models import Component, Space
+
+    async with collective[DB]() as db:
+        samir = await db.scalar(select(User).where(User.username == "samir"))
+        proposal_id = await db.scalar(select(Proposal.id).where(Proposal.author_id == samir.id).order_by(Proposal.id))
+    host = city_url.split("://", 1)[1]
+    sent = await shared.offer(collective, samir, proposal_id, f"{BUDGET['slug']}@{host}")
+    offer_id = await _until(city, select(ProposalOffer.id).where(ProposalOffer.state == "pending"), "The offer")
+    async with city[DB]() as db:
+        admin = await db.scalar(select(User).where(User.username == "admin"))
+        component_id = await db.scalar(select(Component.id).join(Space, Space.id == Component.space_id)
+                                       .where(Space.slug == BUDGET["slug"], Component.kind == "proposals"))
+    await shared.answer_offer(city, admin, offer_id, True, component_id)
+    await _until(collective, select(ProposalShare.id).where(ProposalShare.id == sent.id,
+                                                             ProposalShare.state == "accepted"),
+                 "The city's acceptance of the collective's proposal")
 
 
 async def _until(app, query, what: str):

@@ -97,10 +97,19 @@ def test_the_demo_serves_three_nodes_that_can_federate(tmp_path):
                 [("active", town.url.split("://")[1])]
             assert db.execute("SELECT count(*) FROM proposal_supports WHERE participant_id IS NOT NULL"
                               ).fetchone() == (1,)
+            # The collective's proposal, shared into the city's budget, is there with its origin.
+            origin, = db.execute("SELECT origin_uri FROM proposals WHERE origin_uri IS NOT NULL").fetchone()
+            assert origin.startswith(node.sites[2].url + "/spaces/")
         with sqlite3.connect(data / "town" / "civicnode.db") as db:
             assert db.execute("SELECT state FROM partnerships").fetchall() == [("active",)]
             assert db.execute("SELECT kind, answer FROM outgoing_participations").fetchall() == \
                 [("support", "accepted")]
+        # Anyone recounts the co-hosted budget from its public signed records.
+        recount = subprocess.run(civicnode_command() + ["recount", "--allow-private", "--json",
+                                                        f"{city.url}/spaces/{DEMO_NODES[0].space}"],
+                                 cwd=REPO, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        report = json.loads(recount.stdout)
+        assert recount.returncode == 0 and report["ok"] and report["checked"] >= 10, recount.stdout[-2000:]
     finally:
         assert node.stop() == 0  # a clean shutdown on SIGTERM
     assert (data / "federated").exists()  # node.demo.federate_demo ran once the nodes listened
