@@ -176,7 +176,8 @@ async def block_view(request: web.Request) -> web.Response:
                                    "block it. Here you can hide its content in this node's copy (Report, then "
                                    "Hide), or an administrator can stop federating with that node (Federated "
                                    "servers)."))
-        raise user_error(422, text % {"name": name.strip("@")})
+        message = text % {"name": name.strip("@")}  # formatted first: `make messages` reads user_error's text
+        raise user_error(422, message)
 
     async def action(db, user, form):
         member = await _member(db, request)

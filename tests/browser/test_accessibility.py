@@ -113,3 +113,31 @@ def test_resident_pages_are_accessible(page, demo_node):
         if violations:
             reports.append(format_violations(f"resident page {path}", violations))
     assert not reports, "\n\n".join(reports)
+
+
+def test_cohosting_pages_are_accessible(page, demo_node, demo_admin):
+    """Co-hosting, as the demo sets it up: the budget's partner nodes and offered proposals (the
+    city's administrator), the city's partnerships page, and the shared proposal's page."""
+    username, password = demo_admin
+    log_in(page, username, password)
+    page.goto("/admin/spaces")
+    links = page.locator('main a[href^="/admin/spaces/"]').evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    ids = sorted({link.split("/")[3] for link in links if link.split("/")[3].isdigit()})
+    # The budget: the space whose offers page holds the collective's accepted proposal.
+    space_id = next((i for i in ids if page.goto(f"/admin/spaces/{i}/offers").status == 200
+                     and page.locator('main a:text("See it in this space")').count()), None)
+    assert space_id, f"no demo space ({ids}) holds the collective's shared proposal"
+    reports = []
+    for path in (f"/admin/spaces/{space_id}/partners", f"/admin/spaces/{space_id}/offers", "/admin/partnerships"):
+        response = page.goto(path)
+        assert response.status == 200, f"{path} answered {response.status}"
+        violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
+        if violations:
+            reports.append(format_violations(f"co-hosting page {path}", violations))
+    page.goto(f"/admin/spaces/{space_id}/offers")
+    path = page.locator('main a:text("See it in this space")').first.get_attribute("href")
+    assert page.goto(path).status == 200 and page.locator("#shares").count() == 1
+    violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
+    if violations:
+        reports.append(format_violations(f"shared proposal {path}", violations))
+    assert not reports, "\n\n".join(reports)
