@@ -6,7 +6,8 @@ from node.activitypub.follow_models import (PublishedEvent, RemoteFollow, Remote
                                            SpaceFollower)
 from node.activitypub.models import InboxActivity, InstancePolicy, RemoteActorRecord  # noqa: F401
 from node.cohosting.models import (OutgoingParticipation, ParticipationRecord, Partnership,  # noqa: F401
-                                   ProposalOffer, ProposalShare, RemoteParticipant, SpacePartner)
+                                   InformalSupport, ProposalOffer, ProposalShare, RemoteParticipant,
+                                   SpacePartner)
 from node.components.registry import import_component_models
 from node.db.base import Base  # noqa: F401
 from node.events import Event  # noqa: F401

@@ -361,3 +361,45 @@ async def test_a_host_down_then_back_counts_each_support_once(tmp_path, database
         assert await support_count(city, proposal.id) == 1
         async with city.db() as db:
             assert await db.scalar(select(func.count()).select_from(ParticipationRecord)) == 1
+
+
+async def test_an_open_space_counts_non_partners_apart_as_informal(tmp_path, database_url_for):
+    from federation.fetch import SafeFetcher
+    from node.cohosting.models import InformalSupport
+    from node.cohosting.recount import recount
+
+    async with running_nodes(tmp_path, ["city", "village"], database_url_for=database_url_for) as nodes:
+        city, village = nodes["city"], nodes["village"]
+        space, component, _ = await space_with_component(city.app, "budget-2027")
+        async with city.app[DB].begin() as db:
+            (await db.get(Space, space.id)).federation_policy = "open"
+        author = await make_user(city.app, "amelie")
+        proposal = await make_proposal(city.app, space, component, author, title="Shade trees in the school yard")
+        pau = await resident(village, "pau", census=False)  # no partnership, no verification asked
+        await follow(village, city, "pau")
+        space_id, item_id = await mirrored(village, f"{city.base_url}/spaces/budget-2027/proposals/{proposal.id}")
+        page = await village.client.get(f"/following/{space_id}/items/{item_id}")
+        assert page.has("counted there as informal") and page.has('value="support"')
+        await take_part(village, space_id, item_id)
+        await settle(village, city)
+
+        assert await answers(village, pau) == [("support", "accepted", None)]
+        assert await support_count(city, proposal.id) == 0  # not in the official count
+        async with city.db() as db:
+            assert await db.scalar(select(func.count()).select_from(InformalSupport)) == 1
+        page = await city.client.get(f"/spaces/budget-2027/proposals/{proposal.id}")
+        assert page.has("And 1 informal support from residents of other nodes")
+        api = await city.client.session.get(f"{city.base_url}/api/proposals/{proposal.id}")
+        assert (await api.json())["informal_support_count"] == 1
+        url = f"{city.base_url}/spaces/budget-2027"
+        async with SafeFetcher(allow_private=True) as fetcher:
+            report = await recount(fetcher, url)
+        assert report.ok and report.checked == 1, report.problems
+
+        # Withdrawn like any support, and the recount follows.
+        await take_part(village, space_id, item_id, "withdraw")
+        await settle(village, city)
+        async with city.db() as db:
+            assert await db.scalar(select(func.count()).select_from(InformalSupport)) == 0
+        async with SafeFetcher(allow_private=True) as fetcher:
+            assert (await recount(fetcher, url)).ok

@@ -24,3 +24,15 @@ async def supports_by_origin(db, proposal_ids: list[int], local_host: str) -> di
     for proposal_id, host, number in rows:
         found.setdefault(proposal_id, {})[host or local_host] = number
     return {pid: dict(sorted(hosts.items(), key=lambda pair: (-pair[1], pair[0]))) for pid, hosts in found.items()}
+
+
+async def informal_counts(db, proposal_ids: list[int]) -> dict[int, int]:
+    """{proposal id: informal supports} (an ``open`` space's non-partner followers)."""
+    from node.cohosting.models import InformalSupport
+
+    if not proposal_ids:
+        return {}
+    rows = await db.execute(select(InformalSupport.proposal_id, func.count())
+                            .where(InformalSupport.proposal_id.in_(proposal_ids))
+                            .group_by(InformalSupport.proposal_id))
+    return dict(rows.all())

@@ -97,7 +97,9 @@ async def participate(app, user, space_id: int, item_id: int, kind: str) -> Outg
             raise ParticipationError(N_("Nothing from another node has this address here."), 404)
         item, space = row
         partnership = await active_partnership(db, space.uri)
-        if partnership is None:
+        # An ``open`` space counts any follower's support, apart ("informal"), without conditions.
+        conditions = partnership.conditions if partnership is not None else {}
+        if partnership is None and space.federation_policy != "open":
             raise ParticipationError(N_("This node is not a partner of this consultation: you can read it here, "
                                         "but take part only on its own node."))
         previous = await latest(db, user.id, item.uri)
@@ -108,7 +110,7 @@ async def participate(app, user, space_id: int, item_id: int, kind: str) -> Outg
             activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Like",
                         "actor": person, "object": item.uri, "audience": space.uri, "to": [space.uri],
                         "published": utcnow().isoformat().replace("+00:00", "Z"),
-                        "attestation": await _attestation(db, base, user, space.uri, partnership.conditions)}
+                        "attestation": await _attestation(db, base, user, space.uri, conditions)}
         else:
             if not supports_now(previous) or previous.kind != "support":
                 raise ParticipationError(N_("You do not support this proposal."), 409)

@@ -20,7 +20,7 @@ import hashlib
 import logging
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from federation.vocab import AS_CONTEXT, id_of, same_origin, types_of
@@ -28,7 +28,7 @@ from node.activitypub import uris
 from node.activitypub.inbox import InboxContext, remote_actors
 from node.appkeys import DB, SETTINGS
 from node.cohosting.attestation import AttestationProblem, read_attestation
-from node.cohosting.models import ParticipationRecord, RemoteParticipant
+from node.cohosting.models import InformalSupport, ParticipationRecord, RemoteParticipant
 from node.cohosting.reasons import REASONS
 from node.cohosting.service import active_partner, required_authorisations
 from node.db.base import utcnow
@@ -133,8 +133,9 @@ async def _participant(db, actor_uri: str, node_uri: str) -> RemoteParticipant:
 
 
 async def _eligible(ctx: InboxContext, db, space: Space, group: str, activity: dict, actor,
-                    now) -> RemoteParticipant:
-    """The participant, once the attestation and the partnership hold (else Refusal)."""
+                    now) -> tuple[RemoteParticipant, bool]:
+    """(the participant, informal) once the attestation and the partnership hold (else Refusal).
+    Informal: an ``open`` space's follower whose node is not a partner, counted apart."""
     try:
         attestation, document = read_attestation(activity, space=group, now=now)
     except AttestationProblem as problem:
@@ -142,12 +143,34 @@ async def _eligible(ctx: InboxContext, db, space: Space, group: str, activity: d
     await _verify_attestation(ctx, document, attestation.node)
     participant = await _participant(db, actor.id, attestation.node)
     partner = await active_partner(db, space.id, attestation.node)
+    if partner is None and space.federation_policy == "open":
+        return participant, True
     if space.federation_policy not in ADMITTING_POLICIES or partner is None:
         raise Refusal("not_partner", f"{attestation.node} is not an active partner of {group}", participant)
     required = required_authorisations(partner.conditions)
     if required and attestation.authorisation not in required:
         raise Refusal("not_eligible", f"{attestation.authorisation!r} is not one of {required}", participant)
-    return participant
+    return participant, False
+
+
+async def _informal(db, proposal_id: int, participant: RemoteParticipant, phase_id, kind: str) -> None:
+    """An informal support, or its withdrawal: the phase rules hold, not the per-person limits
+    (which are about the official count)."""
+    from node.components.proposals import supports
+    from node.components.proposals.service import refuse
+
+    await supports._checked(db, proposal_id, phase_id)  # open, not withdrawn, not rejected
+    mine = (InformalSupport.proposal_id == proposal_id, InformalSupport.participant_id == participant.id)
+    if kind == "support":
+        if await db.scalar(select(InformalSupport.id).where(*mine)) is not None:
+            raise refuse(supports.ALREADY, 409)
+        db.add(InformalSupport(proposal_id=proposal_id, participant_id=participant.id))
+        try:
+            await db.flush()
+        except IntegrityError:
+            raise refuse(supports.ALREADY, 409) from None
+    elif (await db.execute(delete(InformalSupport).where(*mine))).rowcount == 0:
+        raise refuse("You do not support this proposal.", 409)
 
 
 async def on_like(ctx: InboxContext, activity: dict, actor) -> None:
@@ -184,24 +207,29 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
         if space is None or not space.published:
             return
         group = uris.space_actor(base, slug)
-        reason, participant = None, None
+        reason, participant, informal = None, None, False
         try:
             if "proof" not in activity:
                 raise Refusal("unsigned", "the activity has no FEP-8b32 proof of its author")
             if kind == "support":
-                participant = await _eligible(ctx, db, space, group, activity, actor, now)
+                participant, informal = await _eligible(ctx, db, space, group, activity, actor, now)
             else:  # withdrawing a support given earlier is never restricted, as for local residents
                 participant = await db.scalar(select(RemoteParticipant)
                                               .where(RemoteParticipant.actor_uri == actor.id))
                 if participant is None:
                     raise Refusal("not_supported")
+                informal = await db.scalar(select(InformalSupport.id).where(
+                    InformalSupport.participant_id == participant.id,
+                    InformalSupport.proposal_id == proposal_id)) is not None
             proposal = await db.get(Proposal, proposal_id)
             if proposal is None or proposal.space_id != space.id:
                 raise Refusal("not_found", "", participant)
             phase_id = await active_phase_id(db, space.id)
             try:
                 async with db.begin_nested():
-                    if kind == "support":
+                    if informal:
+                        await _informal(db, proposal.id, participant, phase_id, kind)
+                    elif kind == "support":
                         await supports.add_support(db, proposal.id, participant, phase_id)
                     else:
                         await supports.remove_support(db, proposal.id, participant, phase_id)
@@ -221,6 +249,6 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
             db.add(ParticipationRecord(space_id=space.id, participant_id=participant.id, actor_uri=actor.id,
                                        kind=kind, object_uri=object_uri, activity_id=activity["id"], activity=activity,
                                        answer="rejected" if reason else "accepted", reason=reason,
-                                       received_at=now))
+                                       informal=informal, received_at=now))
         answer = _answer(group, "Reject" if reason else "Accept", activity, reason)
         await enqueue(db, actor_type="space", actor_id=space.id, activity=answer, inboxes=[actor.inbox])

@@ -104,6 +104,7 @@ class ParticipationRecord(Base):
     activity: Mapped[dict] = mapped_column(JSON)  # as received: proof and attestation included
     answer: Mapped[str] = mapped_column(String(16))  # "accepted" or "rejected"
     reason: Mapped[str | None] = mapped_column(String(64))  # REASONS code when rejected
+    informal: Mapped[bool] = mapped_column(default=False)  # an ``open`` space's non-partner: counted apart
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -171,3 +172,17 @@ class ProposalOffer(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class InformalSupport(Base):
+    """A support from a resident of a node that is not a partner, in a space whose policy is
+    ``open``: kept and shown apart ("informal"), never in the official count, its thresholds or
+    its per-person limits."""
+
+    __tablename__ = "informal_supports"
+    __table_args__ = (UniqueConstraint("proposal_id", "participant_id", name="uq_informal_supports_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

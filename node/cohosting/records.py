@@ -96,6 +96,7 @@ async def records_collection(request: web.Request) -> web.Response:
         "components": [{"id": c.id, "minimumSupportsPerPerson": settings_of(c)["minimum_supports_per_user"]}
                        for c in components],
         "orderedItems": [{"number": r.id, "kind": r.kind, "answer": r.answer, "reason": r.reason,
+                          "informal": r.informal,
                           "received": _iso(r.received_at), "activity": r.activity} for r in rows],
     }
     if len(rows) == PAGE:

@@ -125,6 +125,7 @@ async def recount(fetcher, space_url: str) -> RecountReport:
     report = RecountReport(space_url)
     keys = _Keys(fetcher)
     supporters: dict[str, set[str]] = defaultdict(set)  # proposal -> people
+    informal: dict[str, set[str]] = defaultdict(set)  # an open space's non-partners, counted apart
     minimum: dict[int, int] = {}
     host_node = None
     async for page in _pages(fetcher, f"{space_url}/records"):
@@ -145,14 +146,15 @@ async def recount(fetcher, space_url: str) -> RecountReport:
                 report.problems.append(f"record {item.get('number')}: cannot check its signature ({exc})")
                 continue
             report.checked += 1
-            (supporters[target].add if kind == "support" else supporters[target].discard)(person)
+            tally = informal if item.get("informal") else supporters
+            (tally[target].add if kind == "support" else tally[target].discard)(person)
 
     published = await _published(fetcher, space_url)
     given: dict[tuple[int, str], int] = defaultdict(int)  # (component, person) -> supports
-    for url, (component_id, _, _) in published.items():
+    for url, (component_id, _, _, _) in published.items():
         for person in supporters.get(url, ()):
             given[(component_id, person)] += 1
-    for url, (component_id, total, by_origin) in published.items():
+    for url, (component_id, total, by_origin, informal_total) in published.items():
         report.proposals += 1
         counted = [p for p in supporters.get(url, ()) if given[(component_id, p)] >= minimum.get(component_id, 0)]
         mine: dict[str, int] = defaultdict(int)
@@ -166,6 +168,9 @@ async def recount(fetcher, space_url: str) -> RecountReport:
             report.problems.append(f"{url}: the host publishes {total} supports, the records give {len(counted)}")
         if by_origin is not None and {k: v for k, v in by_origin.items() if v} != dict(mine):
             report.problems.append(f"{url}: the host publishes {by_origin} by node, the records give {dict(mine)}")
+        if informal_total is not None and informal_total != len(informal.get(url, ())):
+            report.problems.append(f"{url}: the host publishes {informal_total} informal supports, the records "
+                                   f"give {len(informal.get(url, ()))}")
     unknown = set(supporters) - set(published)
     for url in sorted(unknown):
         if supporters[url] and same_origin(url, space_url):
@@ -173,17 +178,19 @@ async def recount(fetcher, space_url: str) -> RecountReport:
     return report
 
 
-async def _published(fetcher, space_url: str) -> dict[str, tuple[int, int | None, dict | None]]:
-    """{proposal url: (component id, support_count or None when hidden, supports_by_origin)}."""
+async def _published(fetcher, space_url: str) -> dict[str, tuple]:
+    """{proposal url: (component id, support_count or None when hidden, supports_by_origin,
+    informal_support_count)}."""
     parts = urlsplit(space_url)
     slug = parts.path.rstrip("/").rsplit("/", 1)[-1]
     api = f"{parts.scheme}://{parts.netloc}/api/spaces/{slug}/proposals"
-    found: dict[str, tuple[int, int | None, dict | None]] = {}
+    found: dict[str, tuple] = {}
     for number in range(1, MAX_PAGES):
         page = await fetcher.get_json(f"{api}?page={number}&per_page=100", accept="application/json")
         items = page.get("items") or []
         for item in items:
-            found[item["url"]] = (item.get("component_id"), item.get("support_count"), item.get("supports_by_origin"))
+            found[item["url"]] = (item.get("component_id"), item.get("support_count"), item.get("supports_by_origin"),
+                                  item.get("informal_support_count"))
         if len(items) < 100:
             break
     return found

@@ -27,11 +27,13 @@ async def participation_context(request: web.Request, db, space, item) -> dict:
     if item.kind != "proposal":
         return {}
     partnership = await active_partnership(db, space.uri)
-    if partnership is None:
+    informal = partnership is None and space.federation_policy == "open"
+    if partnership is None and not informal:
         return {"cohosted": False}
     gettext, user = request[GETTEXT], request.get(USER)
-    required = required_authorisations(partnership.conditions)
-    context = {"cohosted": True, "required": [gettext(HANDLER_LABELS.get(n, n)) for n in required],
+    required = required_authorisations(partnership.conditions) if partnership else []
+    context = {"cohosted": True, "informal": informal,
+               "required": [gettext(HANDLER_LABELS.get(n, n)) for n in required],
                "participation": None, "supports_now": False, "missing": False}
     if user is None:
         return context

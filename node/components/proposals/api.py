@@ -6,7 +6,7 @@ from aiohttp import web
 from sqlalchemy import and_, func, select
 
 from node.activitypub.outbox import host_of
-from node.cohosting.counts import supports_by_origin
+from node.cohosting.counts import informal_counts, supports_by_origin
 from node.accounts.models import User
 from node.components import comments
 from node.api.pagination import PAGE_PARAMETERS, page_request, page_schema
@@ -31,7 +31,7 @@ def _iso(moment):
 
 def proposal_json(proposal: Proposal, author: User | None, version: ProposalVersion, space: Space,
                   base: str, show_counts: bool, group: UserGroup | None = None,
-                  origins: dict[str, int] | None = None) -> dict:
+                  origins: dict[str, int] | None = None, informal: int = 0) -> dict:
     item = {
         "id": proposal.id, "url": f"{base}/spaces/{space.slug}/proposals/{proposal.id}",
         "space": space.slug, "component_id": proposal.component_id,
@@ -46,6 +46,7 @@ def proposal_json(proposal: Proposal, author: User | None, version: ProposalVers
     if show_counts:
         item["support_count"] = proposal.support_count
         item["supports_by_origin"] = origins or {}
+        item["informal_support_count"] = informal
     return item
 
 
@@ -92,11 +93,12 @@ async def list_proposals(request: web.Request) -> web.Response:
         total = await db.scalar(select(func.count()).select_from(query.subquery()))
         rows = (await db.execute(query.order_by(Proposal.id).offset(paging.offset).limit(paging.per_page))).all()
         shown = await _visibility(db, space)
-        origins = await supports_by_origin(db, [row[0].id for row in rows if shown.get(row[0].component_id)],
-                                           host_of(request.app[SETTINGS].base_url))
+        visible = [row[0].id for row in rows if shown.get(row[0].component_id)]
+        origins = await supports_by_origin(db, visible, host_of(request.app[SETTINGS].base_url))
+        informal = await informal_counts(db, visible)
     base = request.app[SETTINGS].base_url
     return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False), g,
-                                               origins.get(p.id))
+                                               origins.get(p.id), informal.get(p.id, 0))
                                  for p, a, v, g in rows], total))
 
 
@@ -113,10 +115,11 @@ async def get_proposal(request: web.Request) -> web.Response:
         shown = (await _visibility(db, space)).get(proposal.component_id, False)
         origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
                    ).get(proposal.id) if shown else None
+        informal = (await informal_counts(db, [proposal.id])).get(proposal.id, 0)
         versions = (await db.scalars(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                                      .order_by(ProposalVersion.number))).all()
     base = request.app[SETTINGS].base_url
-    item = proposal_json(proposal, author, version, space, base, shown, group, origins)
+    item = proposal_json(proposal, author, version, space, base, shown, group, origins, informal)
     item["versions"] = [version_json(v) for v in versions]
     return json(item)
 
@@ -148,6 +151,9 @@ def openapi() -> tuple[dict, dict]:
                                "description": "Counted supports per home node (host name): this node's "
                                "residents and, in a co-hosted space, each partner node's. Present with "
                                "support_count; the values add up to it."},
+        "informal_support_count": {"type": "integer", "description": "Supports from residents of nodes that are "
+                                   "not partners, in a space open to any follower: counted apart, not in "
+                                   "support_count. Present with support_count."},
     }
     required = ["id", "url", "title", "body", "state", "created_at", "version", "fingerprint"]
     version_schema = {"type": "object", "required": ["number", "title", "body", "canonical_json", "fingerprint"],

@@ -22,7 +22,7 @@ from node.components.proposals.models import ProposalVersion, Support
 from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
 from node.activitypub.outbox import host_of
-from node.cohosting.counts import supports_by_origin
+from node.cohosting.counts import informal_counts, supports_by_origin
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
 from node.groups.models import UserGroup
@@ -87,8 +87,10 @@ async def show(request: web.Request) -> web.Response:
         # Per node only when partner nodes' residents took part (co-hosted spaces).
         origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
                    ).get(proposal.id) if counts_shown and space.federation_policy != "local" else None
+        informal = (await informal_counts(db, [proposal.id])).get(proposal.id) \
+            if counts_shown and space.federation_policy == "open" else None
     return render(request, "components/proposals/show.html", {
-        "origins": origins,
+        "origins": origins, "informal": informal,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
         "amendments": amendments, "my_support": mine, "given": given,

@@ -352,6 +352,7 @@ def upgrade() -> None:
     sa.Column('activity', sa.JSON(), nullable=False),
     sa.Column('answer', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('informal', sa.Boolean(), nullable=False),
     sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_participation_records_participant_id_remote_participants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_participation_records_space_id_spaces'), ondelete='CASCADE'),
@@ -763,6 +764,19 @@ def upgrade() -> None:
     with op.batch_alter_table('comment_votes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comment_votes_user_id'), ['user_id'], unique=False)
 
+    op.create_table('informal_supports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_informal_supports_participant_id_remote_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_informal_supports_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_informal_supports')),
+    sa.UniqueConstraint('proposal_id', 'participant_id', name='uq_informal_supports_person')
+    )
+    with op.batch_alter_table('informal_supports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_informal_supports_proposal_id'), ['proposal_id'], unique=False)
+
     op.create_table('proposal_amendments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('proposal_id', sa.Integer(), nullable=False),
@@ -895,6 +909,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_proposal_amendments_proposal_id'))
 
     op.drop_table('proposal_amendments')
+    with op.batch_alter_table('informal_supports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_informal_supports_proposal_id'))
+
+    op.drop_table('informal_supports')
     with op.batch_alter_table('comment_votes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comment_votes_user_id'))
 
