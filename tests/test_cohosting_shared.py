@@ -102,6 +102,24 @@ async def test_a_collective_proposal_shared_into_the_city_budget(tmp_path, datab
         page = await collective.client.get(page_path)
         assert page.has("Proposed to other nodes") and page.has("1 support there")
 
+        # A report on the city's copy stays with the city's moderators and goes to the origin (Flag).
+        report_path = f"/report?subject_type=proposal&subject_id={copy.id}"
+        page = await city.client.get(report_path)
+        assert page.has(f"published by {collective.host}")
+        page = await city.client.post("/report", {"subject_type": "proposal", "subject_id": str(copy.id),
+                                                  "reason": "does_not_belong", "details": "Not a budget item"},
+                                      csrf_from_path=report_path)
+        assert page.status == 200
+        await settle(city, collective)
+        from node.moderation.models import Moderation, Report
+        async with collective.db() as db:
+            flagged = (await db.execute(select(Moderation.subject_type, Moderation.subject_id, Report.reporter_node,
+                                               Report.reason).join(Report, Report.moderation_id == Moderation.id)
+                                        )).all()
+        assert flagged == [("proposal", proposal.id, f"{city.base_url}/actor", "does_not_belong")]
+        async with city.db() as db:
+            assert (await db.scalar(select(Moderation.subject_id))) == copy.id  # the city's own queue too
+
         # The author edits it on the collective: the city's copy gets a new version.
         async with collective.app[DB].begin() as db:
             component = await db.get(Component, assembly_proposals.id)

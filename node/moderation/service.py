@@ -85,8 +85,18 @@ async def load_subject(db, subject_type: str, subject_id: int) -> Subject | None
         from node.components.debates.models import Debate as model
         body_field = "description"
     item = await db.get(model, subject_id)
-    return Subject(subject_type, subject_id, target.space_id, target.url, _text(target.title),
-                   _text(getattr(item, body_field))[:EXCERPT], item.author_id, target.published)
+    subject = Subject(subject_type, subject_id, target.space_id, target.url, _text(target.title),
+                      _text(getattr(item, body_field))[:EXCERPT], item.author_id, target.published)
+    if getattr(item, "origin_uri", None):  # a proposal shared from another node: reports go there too
+        from node.cohosting.models import ProposalOffer
+
+        origin_space = await db.scalar(select(ProposalOffer.origin_space_uri).where(
+            ProposalOffer.proposal_id == item.id, ProposalOffer.state == "accepted"))
+        if origin_space:
+            subject.origin_host = urlsplit(item.origin_uri).netloc.lower()
+            subject.origin_uri = subject.origin_url = item.origin_uri
+            subject.origin_space = origin_space
+    return subject
 
 
 async def _moderation_for_update(db, subject: Subject) -> Moderation:
