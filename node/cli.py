@@ -1,4 +1,4 @@
-"""The `civicnode` command: init, migrate, serve, worker, createadmin, export, keys, search, demo."""
+"""The `civicnode` command: init, migrate, serve, worker, createadmin, export, keys, search, pb, demo."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     recount.add_argument("--allow-private", action="store_true",
                          help="allow nodes on private addresses (a LAN or a test setup)")
     recount.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    sortition = commands.add_parser("sortition", help="selection by lot: citizens' panels under quotas")
+    panel = sortition.add_subparsers(dest="sortition_command", metavar="ACTION", required=True).add_parser(
+        "panel", help="select a panel meeting the quotas and print it, with every respondent's selection "
+                      "probability, as JSON")
+    panel.add_argument("--categories", required=True, metavar="FILE",
+                       help="CSV with the columns category, feature, min, max")
+    panel.add_argument("--respondents", required=True, metavar="FILE",
+                       help="CSV with one column per category (and an optional id column)")
+    panel.add_argument("--size", required=True, type=int, metavar="K", help="number of panel members")
+    panel.add_argument("--algorithm", choices=("leximin", "legacy"), default="leximin",
+                       help="leximin (default): the fairest distribution of panels; legacy: the greedy "
+                            "quota filling, for comparison")
+    panel.add_argument("--seed", metavar="S", help="seed of the draw, e.g. a published lottery result "
+                       "(default: a random one, printed in the output)")
+    panel.add_argument("--runs", type=int, default=10_000, metavar="N",
+                       help="legacy only: panels drawn to estimate the probabilities (default 10000)")
+
+    pb = commands.add_parser("pb", help="participatory budgets in the Pabulib .pb format")
+    outcome = pb.add_subparsers(dest="pb_command", metavar="ACTION", required=True).add_parser(
+        "outcome", help="print the project ids a rule selects, as a JSON list (in the order of selection)")
+    outcome.add_argument("file", metavar="FILE.pb", help="a Pabulib file (META, PROJECTS, VOTES)")
+    outcome.add_argument("--rule", help="greedy, greedy-no-skip, greedy-threshold, equalshares, "
+                         "equalshares/add1 or equalshares/add1-comparison (default: the file's META rule)")
 
     demo = commands.add_parser("demo", help="run three federated nodes with demonstration data")
     demo.add_argument("--data", default="var/demo",

@@ -282,6 +282,18 @@ async def cmd_recount(args) -> int:
     return await run_recount(args.url, allow_private=args.allow_private, as_json=args.json)
 
 
+async def cmd_sortition(args) -> int:
+    from node.components.sortitions.command import run_sortition_command
+
+    return run_sortition_command(args)
+
+
+async def cmd_pb(args) -> int:
+    from node.components.budgets.command import run_pb_command
+
+    return run_pb_command(args)
+
+
 async def cmd_demo(args) -> int:
     from node.demo import DEMO_NODES, RunningDemoNode, federate_demo
 
