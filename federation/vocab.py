@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ __all__ = [
     "ACTIVITY_JSON", "ACTOR_TYPES", "AP_ACCEPT", "AS_CONTEXT", "AS_PUBLIC", "CIVICNODE_CONTEXT",
     "CIVICNODE_NS", "DATA_INTEGRITY_V2", "DID_V1", "JRD_JSON", "LD_JSON_AS", "MULTIKEY_V1",
     "SECURITY_V1", "context_document", "default_context", "id_of", "is_activity_json", "is_json",
-    "json_depth", "same_origin", "types_of",
+    "json_depth", "moment_of", "same_origin", "types_of",
 ]
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -146,6 +147,18 @@ def types_of(obj: Any) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+def moment_of(value: Any) -> datetime | None:
+    """An xsd:dateTime value (``published``, ``validUntil``…) as an aware datetime; a time without
+    offset is taken as UTC; anything else is None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def id_of(value: Any) -> str | None:

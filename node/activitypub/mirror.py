@@ -20,7 +20,7 @@ import nh3
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.vocab import AS_CONTEXT, id_of, same_origin, types_of
+from federation.vocab import AS_CONTEXT, id_of, moment_of, same_origin, types_of
 from node.activitypub import uris
 from node.activitypub.follow_models import RemoteFollow, RemoteItem, RemoteSpace
 from node.activitypub.inbox import POLICIES, InboxContext, remote_actors
@@ -53,16 +53,6 @@ def sanitise(html: Any) -> str:
 
 def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -299,7 +289,7 @@ async def apply(db, space: RemoteSpace, activity_type: str, obj: Any) -> int:
     kind = _kind(obj)
     if kind is None or not await _belongs(db, space, obj, kind):
         return 0
-    updated = _moment(obj.get("updated")) or _moment(obj.get("published"))
+    updated = moment_of(obj.get("updated")) or moment_of(obj.get("published"))
     if item is not None and (item.deleted_at is not None
                              or (updated and item.updated and updated < _aware(item.updated))):
         return 0  # deleted stays deleted; an older Update arriving late changes nothing
@@ -313,7 +303,7 @@ async def apply(db, space: RemoteSpace, activity_type: str, obj: Any) -> int:
         support_count=count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None,
         fingerprint=_text(obj.get("fingerprint"), 128) or None,
         alignment=obj.get("alignment") if obj.get("alignment") in ALIGNMENTS else None,
-        category=_text(obj.get("category"), 255) or None, published=_moment(obj.get("published")),
+        category=_text(obj.get("category"), 255) or None, published=moment_of(obj.get("published")),
         updated=updated, document=obj)
     if item is None:
         db.add(RemoteItem(remote_space_id=space.id, uri=object_id, **values))

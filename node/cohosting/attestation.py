@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from federation.vocab import id_of, same_origin, types_of
+from federation.vocab import id_of, moment_of, same_origin, types_of
 
 ATTESTATION_TYPE = "EligibilityAttestation"
 # Long enough for a delivery retried over a host's short outage, short enough that an attestation
@@ -32,16 +32,6 @@ class AttestationProblem(Exception):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def unsigned_attestation(*, node_actor: str, resident: str, space: str, authorisation: str | None,
@@ -81,7 +71,7 @@ def read_attestation(activity: dict, *, space: str, now: datetime) -> tuple[Atte
         raise AttestationProblem("attestation_forged", "the attestation is about someone else")
     if target != space:
         raise AttestationProblem("attestation_other_space", f"the attestation is for {target}, not {space}")
-    until = _moment(document.get("validUntil"))
+    until = moment_of(document.get("validUntil"))
     if until is None:
         raise AttestationProblem("attestation_forged", "the attestation has no validUntil date")
     if until <= now:

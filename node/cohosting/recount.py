@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from federation.actors import ActorCache, fetch_actor
 from federation.proofs import ProofError, verify_proof
-from federation.vocab import id_of, same_origin, types_of
+from federation.vocab import id_of, moment_of, same_origin, types_of
 
 MAX_PAGES = 10_000  # 2 million records: a bound, not a limit anyone should meet
 
@@ -40,16 +39,6 @@ class RecountReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _host(url: str) -> str:
@@ -113,7 +102,7 @@ async def _check(keys: _Keys, item: dict, space: str, host_node: str) -> tuple[s
             raise ValueError("the attestation is not made by the resident's own node about them")
         if id_of(attestation.get("eligibleFor")) != space:
             raise ValueError("the attestation is for another space")
-        until, received = _moment(attestation.get("validUntil")), _moment(item.get("received"))
+        until, received = moment_of(attestation.get("validUntil")), moment_of(item.get("received"))
         if until is None or received is None or until < received:
             raise ValueError("the attestation had expired when the support was received")
         await keys.check(attestation, node, ("Application",))
