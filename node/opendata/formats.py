@@ -158,8 +158,16 @@ async def _space_parts(key: str, sessionmaker, scope: Scope) -> AsyncIterator[di
             yield {"space": item["slug"], **part}
 
 
+def by_origin_cell(counts: dict | None) -> str:
+    """``supports_by_origin`` in one CSV cell, ``host count; host count`` (its keys are hosts, so
+    no fixed set of columns can hold it)."""
+    return "; ".join(f"{host} {number}" for host, number in (counts or {}).items())
+
+
 async def _proposal_rows(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
     async for item in sources.proposals(sessionmaker, scope, with_versions=False):
+        if "supports_by_origin" in item:
+            item["supports_by_origin"] = by_origin_cell(item["supports_by_origin"])
         yield item
 
 

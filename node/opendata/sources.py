@@ -108,14 +108,26 @@ async def _versions_of(db, rows) -> dict[int, list[ProposalVersion]]:
 
 async def proposals(sessionmaker, scope: Scope, *, with_versions: bool = True) -> AsyncIterator[dict]:
     """As GET /api/proposals/{id} (with its versions), or as the list endpoint's items."""
+    from node.activitypub.outbox import host_of
+    from node.cohosting.counts import informal_counts, supports_by_origin
+
     if not scope.spaces:
         return
     by_id = {space.id: space for space in scope.spaces}
     query = proposals_query().where(Proposal.space_id.in_(scope.space_ids))
-    async for (proposal, author, version, group), versions in _keyset(
-            sessionmaker, query, Proposal.id, _versions_of if with_versions else None):
+    local_host = host_of(scope.base_url)
+
+    async def enrich(db, rows):
+        # The counts per home node, as the API gives them: one query a batch for each.
+        shown = [row[0].id for row in rows if scope.counts_shown.get(row[0].component_id, False)]
+        return (await _versions_of(db, rows) if with_versions else {},
+                await supports_by_origin(db, shown, local_host), await informal_counts(db, shown))
+
+    async for (proposal, author, version, group), (versions, origins, informal) in _keyset(
+            sessionmaker, query, Proposal.id, enrich):
         item = proposal_json(proposal, author, version, by_id[proposal.space_id], scope.base_url,
-                             scope.counts_shown.get(proposal.component_id, False), group)
+                             scope.counts_shown.get(proposal.component_id, False), group,
+                             origins.get(proposal.id), informal.get(proposal.id, 0))
         if with_versions:
             item["versions"] = [version_json(v) for v in versions.get(proposal.id, [])]
         yield item
