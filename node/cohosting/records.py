@@ -35,9 +35,35 @@ def _iso(moment) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+SIGNING = web.AppKey("records_signing", dict)  # {"lock": asyncio.Lock, "key": (seed hex, method)}
+
+
+async def node_signing_key(app: web.Application) -> tuple[str, str]:
+    """The node's Ed25519 seed and verificationMethod, read (or, on a node never initialised,
+    created) once per process in its own transaction: a support's transaction, which holds
+    SQLite's write lock, must not wait for a key to be generated, nor race others to create it."""
+    import asyncio
+
+    from node.keystore import ensure_node_keys, verification_method
+
+    state = app[SIGNING]
+    if state.get("key") is None:
+        import federation.proofs  # noqa: F401  (imported here, not inside the first support's transaction)
+
+        lock = state.setdefault("lock", asyncio.Lock())
+        async with lock:
+            if state.get("key") is None:
+                async with app[DB].begin() as db:
+                    key = await ensure_node_keys(db)
+                    method = await verification_method(uris.node_actor(app[SETTINGS].base_url), key, db)
+                state["key"] = (key.ed25519_seed_hex, method)
+    return state["key"]
+
+
 async def record_local(db, *, base_url: str, space_id: int, space_slug: str, proposal_id: int, user,
-                       kind: str) -> ParticipationRecord:
-    """Record this node's resident's support ("support") or its withdrawal ("withdrawal")."""
+                       kind: str, signing: tuple[str, str] | None = None) -> ParticipationRecord:
+    """Record this node's resident's support ("support") or its withdrawal ("withdrawal").
+    ``signing``: node_signing_key(app) when serving (else the key is read in ``db``)."""
     from federation.proofs import create_proof
     from node.keystore import ensure_node_keys, verification_method
 
@@ -57,9 +83,10 @@ async def record_local(db, *, base_url: str, space_id: int, space_slug: str, pro
             {"type": "Like", "actor": person, "object": object_uri}
         activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Undo",
                     "actor": person, "object": undone, "audience": group, "published": _iso(now)}
-    node = uris.node_actor(base_url)
-    key = await ensure_node_keys(db)
-    signed = create_proof(activity, key.ed25519_seed_hex, await verification_method(node, key, db))
+    if signing is None:
+        key = await ensure_node_keys(db)
+        signing = (key.ed25519_seed_hex, await verification_method(uris.node_actor(base_url), key, db))
+    signed = create_proof(activity, *signing)
     record = ParticipationRecord(space_id=space_id, participant_id=None, actor_uri=person, kind=kind,
                                  object_uri=object_uri, activity_id=signed["id"], activity=signed,
                                  answer="accepted", received_at=now)

@@ -59,6 +59,9 @@ _SHARES_SECTION = lazy("node.cohosting.shared_views", "proposal_section")
 
 
 def setup_routes(app: web.Application) -> None:
+    from node.cohosting.records import SIGNING
+
+    app[SIGNING] = {}
     for methods, path, module, handler, name in ROUTES:
         resource = app.router.add_resource(path, name=name)
         target = lazy(f"node.cohosting.{module}", handler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from node.cohosting.records import record_local
+from node.cohosting.records import node_signing_key, record_local
 from node.cohosting.shared import report_to_origin
 from node.admin.forms import translate_errors
 from node.appkeys import DB
@@ -116,6 +116,7 @@ async def proposal_action(request: web.Request) -> web.Response:
             decision = await request_decision(request, db, component, "support")
             if not decision.allowed:
                 return refusal(request, decision, proposal_url(request, space, proposal.id))
+    signing = await node_signing_key(request.app) if action in ("support", "unsupport") else None
     try:
         async with request.app[DB].begin() as db:
             if action in ("support", "unsupport"):
@@ -124,7 +125,7 @@ async def proposal_action(request: web.Request) -> web.Response:
                 # The signed public record, in the same transaction as the count it explains.
                 await record_local(db, base_url=base_url(request), space_id=space.id, space_slug=space.slug,
                                    proposal_id=proposal.id, user=user,
-                                   kind="support" if action == "support" else "withdrawal")
+                                   kind="support" if action == "support" else "withdrawal", signing=signing)
                 if proposal.origin_uri:  # shared from another node: tell it how it fares here
                     await report_to_origin(db, base_url(request), proposal.id)
             else:

@@ -80,7 +80,6 @@ async def show(request: web.Request) -> web.Response:
                 given = await given_supports(db, user, component.id)
         comments = await thread_context(request, db, "proposal", proposal.id,
                                         comment_target(proposal, component, space))
-        sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
         can_answer = await can_answer_proposals(db, user, space.id)
         decisions = await request_decisions(request, db, component, "support", "amend")
         counts_shown = counts_visible(settings, phase_id, user)
@@ -89,6 +88,9 @@ async def show(request: web.Request) -> web.Response:
                    ).get(proposal.id) if counts_shown and space.federation_policy != "local" else None
         informal = (await informal_counts(db, [proposal.id])).get(proposal.id) \
             if counts_shown and space.federation_policy == "open" else None
+    # After the page's session is closed: a section may open its own (two at once per request
+    # would starve the pool under concurrent requests).
+    sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
     return render(request, "components/proposals/show.html", {
         "origins": origins, "informal": informal,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
