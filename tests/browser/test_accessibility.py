@@ -125,7 +125,7 @@ def test_cohosting_pages_are_accessible(page, demo_node, demo_admin):
     ids = sorted({link.split("/")[3] for link in links if link.split("/")[3].isdigit()})
     # The budget: the space whose offers page holds the collective's accepted proposal.
     space_id = next((i for i in ids if page.goto(f"/admin/spaces/{i}/offers").status == 200
-                     and page.locator('main a:text("See it in this space")').count()), None)
+                     and page.locator('main a[href^="/spaces/"][href*="/proposals/"]').count()), None)
     assert space_id, f"no demo space ({ids}) holds the collective's shared proposal"
     reports = []
     for path in (f"/admin/spaces/{space_id}/partners", f"/admin/spaces/{space_id}/offers", "/admin/partnerships"):
@@ -135,7 +135,7 @@ def test_cohosting_pages_are_accessible(page, demo_node, demo_admin):
         if violations:
             reports.append(format_violations(f"co-hosting page {path}", violations))
     page.goto(f"/admin/spaces/{space_id}/offers")
-    path = page.locator('main a:text("See it in this space")').first.get_attribute("href")
+    path = page.locator('main a[href^="/spaces/"][href*="/proposals/"]').first.get_attribute("href")
     assert page.goto(path).status == 200 and page.locator("#shares").count() == 1
     violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
     if violations:
