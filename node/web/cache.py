@@ -246,3 +246,46 @@ async def page_cache_middleware(request: web.Request, handler):
     if placeholder in body:
         response.body = body.replace(placeholder, token.encode())
     return response
+
+
+class FragmentCache:
+    """Rendered pieces of pages that are shown again and again (a proposal's card in the list, a
+    comment in a thread), for logged-in visitors too: node.web.render.fragment.
+
+    An entry is keyed by everything its HTML was rendered from (the template, the language, the
+    values passed), and the template sees nothing else: not the request, not the user. So an entry
+    can be neither stale nor someone else's: a changed comment, vote count or phase is another key,
+    and what depends on the viewer (their vote, whether they may edit) is part of the values.  No
+    invalidation is needed; old keys just age out of this bounded LRU.
+    """
+
+    def __init__(self, max_entries: int = 4096, max_bytes: int = 8 * 1024 * 1024):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple) -> tuple[str, ...] | None:
+        parts = self._entries.get(key)
+        if parts is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return parts
+
+    def put(self, key: tuple, parts: tuple[str, ...]) -> None:
+        size = sum(map(len, parts))
+        if size > self.max_bytes // 64:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= sum(map(len, old))
+        self._entries[key] = parts
+        self._bytes += size
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= sum(map(len, dropped))

@@ -33,7 +33,10 @@ Showing the thread on the commentable's page::
 
 The include reads: commentable_type, commentable_id, thread (from `load_thread`), order,
 can_comment, supports_alignment, and from `thread_context` also comment_orders,
-comments_count, comments_closed_message and max_depth.
+comments_count, comments_closed_message, max_depth, comment_refused, comment_groups and
+comment_group_choices. The thread's HTML is kept (node.web.render.fragment) under what each
+comment shows and what the viewer may do with it (CommentNode.subtree), so a page with the
+same comments costs one lookup.
 
 Routes: POST /comments (commentable_type, commentable_id, parent_id?, body, alignment?),
 GET/POST /comments/{id}/edit, POST /comments/{id}/delete, POST /comments/{id}/vote

@@ -3,9 +3,11 @@ the tree built and sorted in Python, so a page costs the same with 3 or 300 comm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, exists, select
 
 from node.accounts.models import User
 from babel.dates import format_datetime
@@ -15,7 +17,7 @@ from node.components.comments.models import Comment, CommentVote
 from node.components.comments.registry import CommentTarget
 from node.components.comments.service import BODY_LIMIT, can_delete, can_edit
 from node.groups.acting import publishable_groups
-from node.groups.models import UserGroup
+from node.groups.models import GroupMembership, UserGroup
 from node.i18n import N_
 from node.moderation.visibility import not_hidden
 from node.permissions.web import notice, request_decision
@@ -25,6 +27,38 @@ from node.web.text import render_text
 ORDERS = {"older": N_("Older first"), "recent": N_("Most recent first"), "best": N_("Best rated first")}
 DEFAULT_ORDER = "older"
 ORDER_PARAM = "comments_order"
+
+
+class CommentView(NamedTuple):
+    """What a comment shows, whoever reads it: the key of its kept HTML (node.web.render.fragment)
+    with the viewer's CommentViewer, so any change to the comment is another key."""
+    id: int
+    depth: int
+    deleted: bool
+    author_username: str | None
+    author_nickname: str | None
+    group_nickname: str | None
+    group_name: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    alignment: str | None
+    body: str
+    up_votes: int
+    down_votes: int
+
+
+class CommentViewer(NamedTuple):
+    """What a comment's actions depend on of the person reading it."""
+    logged_in: bool
+    is_author: bool
+    my_vote: int
+    can_edit: bool
+    can_delete: bool
+
+
+class GroupChoice(NamedTuple):
+    id: int
+    name: str
 
 
 @dataclass
@@ -47,6 +81,22 @@ class CommentNode:
     def body_html(self):
         return body_html(self.comment.body)
 
+    @property
+    def view(self) -> CommentView:
+        c = self.comment
+        return CommentView(c.id, c.depth, c.deleted, self.author_username, self.author_nickname,
+                           self.group_nickname, self.group_name, c.created_at, c.edited_at, c.alignment,
+                           c.body, c.up_votes, c.down_votes)
+
+    def viewer(self, user) -> CommentViewer:
+        return CommentViewer(user is not None, user is not None and self.comment.author_id == user.id,
+                             self.my_vote, self.can_edit, self.can_delete)
+
+    def subtree(self, user) -> tuple:
+        """(view, viewer, replies' subtrees): this comment and its replies as `user` sees them,
+        the key of the thread's kept HTML (components/comments/_thread.html)."""
+        return self.view, self.viewer(user), tuple(child.subtree(user) for child in self.children)
+
 
 @lru_cache(maxsize=1024)
 def body_html(body: str):
@@ -68,17 +118,18 @@ def _sort(nodes: list[CommentNode], order: str) -> None:
 async def load_thread(db, commentable_type: str, commentable_id: int, order: str = DEFAULT_ORDER,
                       viewer=None) -> list[CommentNode]:
     """The root comments of a commentable, each with its replies, in `order` at every level."""
-    query = (select(Comment, User.nickname, User.username, UserGroup.nickname, UserGroup.name)
-             .outerjoin(User, User.id == Comment.author_id)
-             .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
-             .where(Comment.commentable_type == commentable_type, Comment.commentable_id == commentable_id,
-                    not_hidden("comment", Comment.id)))
-    if viewer is not None:  # the viewer's own votes, in the same round trip
-        query = query.add_columns(CommentVote.value).outerjoin(
-            CommentVote, and_(CommentVote.comment_id == Comment.id, CommentVote.user_id == viewer.id))
+    return (await _load_thread(db, commentable_type, commentable_id, order, viewer))[0]
+
+
+async def _load_thread(db, commentable_type: str, commentable_id: int, order: str,
+                       viewer) -> tuple[list[CommentNode], bool | None]:
+    """load_thread's roots, and whether the viewer is in any group (None: not known, no row)."""
+    values = {"type": commentable_type, "id": commentable_id, "viewer_id": viewer.id if viewer is not None else None}
+    rows = (await db.execute(_thread_query(viewer is not None), values)).all()
     nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[5] or 0) if viewer is not None else 0,
                                     group_nickname=row[3], group_name=row[4], can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
-             for row in (await db.execute(query)).all()}
+             for row in rows}
+    in_groups = bool(rows[0][6]) if rows and viewer is not None else None
     roots: list[CommentNode] = []
     for node in nodes.values():
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
@@ -88,7 +139,26 @@ async def load_thread(db, commentable_type: str, commentable_id: int, order: str
     for node in nodes.values():
         _sort(node.children, order)
     _sort(roots, order)
-    return roots
+    return roots, in_groups
+
+
+@lru_cache(maxsize=2)
+def _thread_query(with_votes: bool):
+    """load_thread's statement, built once (its values are bound parameters): building and keying
+    a statement costs about as much as running it."""
+    query = (select(Comment, User.nickname, User.username, UserGroup.nickname, UserGroup.name)
+             .outerjoin(User, User.id == Comment.author_id)
+             .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
+             .where(Comment.commentable_type == bindparam("type"), Comment.commentable_id == bindparam("id"),
+                    not_hidden("comment", Comment.id)))
+    if with_votes:  # the viewer's own votes, in the same round trip
+        viewer_id = bindparam("viewer_id")
+        # And whether the viewer is in any group: if not, there is none to publish as and no
+        # need to ask node.groups (an uncorrelated subquery: computed once).
+        in_groups = exists().where(GroupMembership.user_id == viewer_id)
+        query = query.add_columns(CommentVote.value, in_groups).outerjoin(
+            CommentVote, and_(CommentVote.comment_id == Comment.id, CommentVote.user_id == viewer_id))
+    return query
 
 
 @lru_cache(maxsize=4096)
@@ -113,7 +183,7 @@ async def thread_context(request, db, commentable_type: str, commentable_id: int
                          target: CommentTarget) -> dict:
     """Everything components/comments/thread.html needs, to merge into a page's context."""
     order = requested_order(request)
-    thread = await load_thread(db, commentable_type, commentable_id, order, request.get(USER))
+    thread, in_groups = await _load_thread(db, commentable_type, commentable_id, order, request.get(USER))
     locale = request.get(LOCALE, "en")
     refused = None
     if request.get(USER) is not None and target.component_id is not None:
@@ -122,6 +192,9 @@ async def thread_context(request, db, commentable_type: str, commentable_id: int
         if component is not None:
             refused = notice(request, await request_decision(request, db, component, "comment"),
                              request.path + "#comments")
+    # Publishing on behalf of a group takes being in one (node.groups.acting decides the rest).
+    groups = [] if refused is not None or not target.is_open or in_groups is False else \
+        await publishable_groups(db, request.get(USER))
     return {
         "comment_time": lambda value: comment_time(value, locale),
         "commentable_type": commentable_type,
@@ -138,5 +211,6 @@ async def thread_context(request, db, commentable_type: str, commentable_id: int
         # What is missing for this viewer to comment (node.permissions), None when nothing is.
         "comment_refused": refused,
         # Verified groups the viewer may comment on behalf of (node.groups).
-        "comment_groups": await publishable_groups(db, request.get(USER)) if refused is None and target.is_open else [],
+        "comment_groups": groups,
+        "comment_group_choices": tuple(GroupChoice(g.id, g.name) for g in groups),
     }

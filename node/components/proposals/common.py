@@ -2,14 +2,19 @@
 visitor may see them), the active phase, and messages in the visitor's language."""
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, exists, select
 
 from node.accounts.models import User
 from node.appkeys import GETTEXT, SETTINGS, USER
-from node.components.proposals.models import Proposal
+from node.components.proposals.models import Amendment, Proposal, ProposalVersion, Support
+from node.groups.models import UserGroup
 from node.i18n import N_
-from node.spaces.models import Component, Phase
+from node.notifications.models import Follow
+from node.spaces.models import Component, Phase, Space, SpaceRole
 from node.spaces.views import visible_space
 from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
@@ -61,8 +66,12 @@ def done_message(request: web.Request) -> str | None:
     return message(request, DONE[code]) if code in DONE else None
 
 
+_ACTIVE_PHASE = select(Phase.id).where(Phase.space_id == bindparam("space_id"), Phase.active.is_(True))
+
+
 async def active_phase_id(db, space_id: int) -> int | None:
-    return await db.scalar(select(Phase.id).where(Phase.space_id == space_id, Phase.active.is_(True)))
+    # Built once: building a statement costs more than running this one.
+    return await db.scalar(_ACTIVE_PHASE, {"space_id": space_id})
 
 
 async def load_component(request: web.Request, db, space, component_id: int) -> Component:
@@ -85,6 +94,72 @@ async def load_proposal(request: web.Request, db, *, for_update: bool = False):
     proposal, author = row
     component = await load_component(request, db, space, proposal.component_id)
     return space, component, proposal, author
+
+
+class ProposalPage(NamedTuple):
+    space: Space
+    component: Component
+    proposal: Proposal
+    author: User | None
+    version: ProposalVersion | None  # the current one
+    group: UserGroup | None  # published on behalf of it
+    phase_id: int | None  # the space's active phase
+    my_support: Support | None  # the viewer's
+    can_answer: bool  # node.accounts.roles.can_answer_proposals
+    follow: dict | None  # node.notifications.follows.follow_state
+    has_amendments: bool  # False: no need to ask for them
+
+
+async def load_proposal_page(request: web.Request, db, user) -> ProposalPage:
+    """What load_proposal finds, with the same 404s, and in the same query what the proposal's
+    page shows with it: the active phase, the current version, the group, whether there are
+    amendments, and for a logged-in viewer their support, whether they may answer and whether they
+    follow the proposal (one round trip instead of up to nine on the busiest page of a logged-in
+    resident)."""
+    proposal_id = id_param(request, "proposal_id")
+    space = await visible_space(request, db)
+    query = _page_query(user is not None)
+    values = {"proposal_id": proposal_id, "space_id": space.id, "user_id": user.id if user is not None else None}
+    row = (await db.execute(query, values)).first()
+    if row is None:
+        raise user_error(404, "This proposal does not exist.")
+    proposal, author, component, version, group, phase_id, has_amendments = row[:7]
+    if component is None or (not component.published and not is_admin(request)):
+        raise user_error(404, "This space has no such component.")
+    mine, can_answer, follow = None, False, None
+    if user is not None:
+        mine, can_answer = row[7], user.is_admin or bool(row[8])
+        follow = {"type": "proposal", "id": proposal.id, "following": bool(row[9])}
+    return ProposalPage(space, component, proposal, author, version, group, phase_id, mine, can_answer, follow,
+                        bool(has_amendments))
+
+
+@lru_cache(maxsize=2)
+def _page_query(logged_in: bool):
+    """load_proposal_page's statement, built once (its values are bound parameters): building and
+    keying a statement of this size costs more than running it."""
+    space_id, user_id = bindparam("space_id"), bindparam("user_id")
+    phase = (select(Phase.id).where(Phase.space_id == space_id, Phase.active.is_(True))
+             .limit(1).scalar_subquery())
+    has_amendments = exists().where(Amendment.proposal_id == Proposal.id)
+    query = (select(Proposal, User, Component, ProposalVersion, UserGroup, phase, has_amendments)
+             .outerjoin(User, User.id == Proposal.author_id)
+             .outerjoin(Component, and_(Component.id == Proposal.component_id, Component.space_id == space_id,
+                                        Component.kind == "proposals"))
+             .outerjoin(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
+                                              ProposalVersion.number == Proposal.version_number))
+             .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id)
+             .where(Proposal.id == bindparam("proposal_id"), Proposal.space_id == space_id,
+                    not_hidden("proposal", Proposal.id)))
+    if not logged_in:
+        return query
+    # As has_space_role(db, user, space.id, "evaluator") and is_following(...) would ask.
+    evaluator = exists().where(SpaceRole.space_id == space_id, SpaceRole.user_id == user_id,
+                               SpaceRole.role == "evaluator")
+    following = exists().where(Follow.user_id == user_id, Follow.subject_type == "proposal",
+                               Follow.subject_id == Proposal.id)
+    return query.add_columns(Support, evaluator, following).outerjoin(
+        Support, and_(Support.proposal_id == Proposal.id, Support.user_id == user_id))
 
 
 def proposal_url(request: web.Request, space, proposal_id: int, done: str | None = None) -> str:

@@ -1,11 +1,12 @@
 """Public pages: the list (the component's page), a proposal, and its version history."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 from sqlalchemy import select
 
 from node.accounts.models import User
-from node.accounts.roles import can_answer_proposals
 from node.activitypub.negotiation import wants_activity_json
 from node.activitypub.objects import object_response
 from node.appkeys import DB, SETTINGS, USER
@@ -13,20 +14,17 @@ from node.components.comments import thread_context
 from node.components.proposals.amendments import amendments_of
 from node.components.proposals.comments import comment_target
 from node.components.proposals.common import (
-    active_phase_id, done_message, id_param, is_admin, load_proposal,
+    done_message, id_param, is_admin, load_proposal, load_proposal_page,
 )
 from node.components.proposals.listing import (
     PER_PAGE, SEED_COOKIE, allowed_orders, categories_in_use, list_page, parse_list_query,
 )
-from node.components.proposals.models import ProposalVersion, Support
 from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
 from node.activitypub.outbox import host_of
 from node.cohosting.counts import informal_counts, supports_by_origin
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
-from node.groups.models import UserGroup
-from node.notifications.follows import follow_state
 from node.permissions.web import notice, public_requirements, request_decisions
 from node.web.render import render
 
@@ -39,10 +37,15 @@ async def view(request: web.Request, space, component) -> web.Response:
     user = request.get(USER)
     settings = settings_of(component)
     async with request.app[DB]() as db:
-        phase_id = await active_phase_id(db, space.id)
+        # The active phase decides whether counts are shown, hence whether the list may be sorted
+        # by them; it is read with the page, which is read again, by date, in the rare case the
+        # visitor asked for an order by supports they may not see (it would leak them).
+        lq = parse_list_query(request.query, request.cookies, settings, True, user is not None)
+        rows, total, phase_id = await list_page(db, space.id, component.id, lq, user.id if user else None)
         shown = counts_visible(settings, phase_id, user)
-        lq = parse_list_query(request.query, request.cookies, settings, shown, user is not None)
-        rows, total = await list_page(db, component.id, lq, user.id if user else None)
+        if lq.order not in allowed_orders(shown):
+            lq = replace(lq, order="recent")  # as parse_list_query does with an order not allowed
+            rows, total, phase_id = await list_page(db, space.id, component.id, lq, user.id if user else None)
         supported = {r.id for r in rows if r.supported} if user else set()
         categories = settings["categories"] or await categories_in_use(db, component.id)
         decisions = await request_decisions(request, db, component, "create", "support")
@@ -64,23 +67,15 @@ async def show(request: web.Request) -> web.Response:
         return await object_response(request, "proposal.created", id_param(request, "proposal_id"))
     user = request.get(USER)
     async with request.app[DB]() as db:
-        space, component, proposal, author = await load_proposal(request, db)
+        page = await load_proposal_page(request, db, user)
+        space, component, proposal, author, version, group, phase_id, mine, can_answer, follow = page[:10]
         settings = settings_of(component)
-        phase_id = await active_phase_id(db, space.id)
-        version = await db.scalar(select(ProposalVersion).where(
-            ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == proposal.version_number))
-        amendments = await amendments_of(db, proposal.id)
-        group = await db.get(UserGroup, proposal.user_group_id) if proposal.user_group_id else None
-        mine = None
+        amendments = await amendments_of(db, proposal.id) if page.has_amendments else []
         given = 0
-        if user is not None:
-            mine = await db.scalar(select(Support).where(Support.proposal_id == proposal.id,
-                                                         Support.user_id == user.id))
-            if settings["max_supports_per_user"]:  # only shown against a maximum
-                given = await given_supports(db, user, component.id)
+        if user is not None and settings["max_supports_per_user"]:  # only shown against a maximum
+            given = await given_supports(db, user, component.id)
         comments = await thread_context(request, db, "proposal", proposal.id,
                                         comment_target(proposal, component, space))
-        can_answer = await can_answer_proposals(db, user, space.id)
         decisions = await request_decisions(request, db, component, "support", "amend")
         counts_shown = counts_visible(settings, phase_id, user)
         # Per node only when partner nodes' residents took part (co-hosted spaces).
@@ -101,7 +96,7 @@ async def show(request: web.Request) -> web.Response:
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
         "is_admin": is_admin(request), "can_answer": can_answer, "sections": [s for s in sections if s],
         "done": done_message(request), "errors": {}, "values": {}, **comments,
-        "follow": await follow_state(request, "proposal", proposal.id), **_refusals(request, decisions, user)})
+        "follow": follow, **_refusals(request, decisions, user)})
 
 
 def _refusals(request: web.Request, decisions: dict, user) -> dict:
