@@ -91,6 +91,13 @@ CIVICNODE_CONTEXT: Mapping[str, Any] = MappingProxyType({
     # Proposal category (a label of the space), and the conclusion a closed debate reached.
     "category": "cn:category",
     "conclusion": "cn:conclusion",
+    # Public records of a space, hash-chained; a RecordsHead is the node's signed statement of
+    # how many records there are and the chain's hash after the last (node.cohosting.ledger).
+    "RecordsHead": "cn:RecordsHead",
+    "records": {"@id": "cn:records", "@type": "@id"},
+    "chainHash": "cn:chainHash",
+    "sequence": {"@id": "cn:sequence", "@type": "xsd:nonNegativeInteger"},
+    "recordsHead": {"@id": "cn:recordsHead", "@type": "@id"},
 })
 
 

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     recount.add_argument("--allow-private", action="store_true",
                          help="allow nodes on private addresses (a LAN or a test setup)")
     recount.add_argument("--json", action="store_true", help="print the report as JSON")
+    recount.add_argument("--witness", action="append", metavar="NODE-URL",
+                         help="a partner node holding signed heads of the space's records (its "
+                              "/witnessed-heads): the records must still extend them; repeatable")
 
     sortition = commands.add_parser("sortition", help="selection by lot: citizens' panels under quotas")
     panel = sortition.add_subparsers(dest="sortition_command", metavar="ACTION", required=True).add_parser(

@@ -279,7 +279,8 @@ async def cmd_search(args) -> int:
 async def cmd_recount(args) -> int:
     from node.cohosting.recount_command import run_recount
 
-    return await run_recount(args.url, allow_private=args.allow_private, as_json=args.json)
+    return await run_recount(args.url, allow_private=args.allow_private, as_json=args.json,
+                             witnesses=tuple(args.witness or ()))
 
 
 async def cmd_sortition(args) -> int:

@@ -305,7 +305,8 @@ async def test_anyone_recounts_a_space_from_its_signed_records(tmp_path, databas
             record.activity = {**record.activity, "published": "2020-01-01T00:00:00Z"}
         assert await run_recount(url, allow_private=True) == 1
         out = capsys.readouterr().out
-        assert f"MISMATCH record {record.id}: " in out and "altered after signing" in out
+        assert f"MISMATCH record {record.sequence}: " in out and "altered after signing" in out
+        assert f"MISMATCH the chain of records breaks: record {record.sequence}: its chainHash" in out
 
 
 async def test_a_host_down_then_back_counts_each_support_once(tmp_path, database_url_for):

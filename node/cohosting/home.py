@@ -139,6 +139,27 @@ async def _answered(ctx: InboxContext, activity: dict, actor, answer: str) -> No
         sent.answer, sent.answered_at = answer, utcnow()
         sent.reason = reason[:64] if isinstance(reason, str) else None
         sent.reason_text = summary[:500] if isinstance(summary, str) else None
+        await witness_head(db, actor.id, activity.get("recordsHead"))
+
+
+async def witness_head(db, space_uri: str, head) -> None:
+    """Keep the host's signed head of its records, as a witness (node.cohosting.ledger). Its proof
+    is checked by whoever uses it (``civicnode recount --witness``), against the host's key."""
+    from node.cohosting.models import WitnessedHead
+
+    if not isinstance(head, dict) or head.get("space") != space_uri or not isinstance(head.get("proof"), dict):
+        return
+    size, chain_hash = head.get("totalItems"), head.get("chainHash")
+    if not isinstance(size, int) or size < 0 or not isinstance(chain_hash, str) or len(chain_hash) != 64:
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    # Two answers may carry the same head: the second is not an error.
+    await db.execute(insert(WitnessedHead).values(space_uri=space_uri, size=size, chain_hash=chain_hash,
+                                                  document=head, received_at=utcnow())
+                     .on_conflict_do_nothing(index_elements=["space_uri", "size", "chain_hash"]))
 
 
 async def on_accept(ctx: InboxContext, activity: dict, actor) -> None:

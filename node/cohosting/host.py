@@ -28,6 +28,7 @@ from node.activitypub import uris
 from node.activitypub.inbox import InboxContext, remote_actors
 from node.appkeys import DB, SETTINGS
 from node.cohosting.attestation import AttestationProblem, read_attestation
+from node.cohosting.ledger import add_record, current_head, head_document
 from node.cohosting.models import InformalSupport, ParticipationRecord, RemoteParticipant
 from node.cohosting.reasons import REASONS
 from node.cohosting.service import active_partner, required_authorisations
@@ -100,6 +101,14 @@ async def _verify_attestation(ctx: InboxContext, document: dict, node_uri: str) 
             raise Refusal("attestation_forged", f"{method} is not a key of {node_uri}")
         return
     raise Refusal("attestation_forged", "the attestation's proof does not verify")
+
+
+def _context_with_proofs() -> list:
+    from federation.vocab import DATA_INTEGRITY_V2, default_context
+
+    context = default_context()
+    context.insert(1, DATA_INTEGRITY_V2)
+    return context
 
 
 def _answer(group: str, kind: str, activity: dict, reason: str | None) -> dict:
@@ -190,6 +199,7 @@ async def on_undo(ctx: InboxContext, activity: dict, actor) -> None:
 
 async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, like: dict) -> None:
     from node.activitypub.outbox import enqueue
+    from node.cohosting.records import node_signing_key
     from node.components.proposals import supports
     from node.components.proposals.common import active_phase_id
     from node.components.proposals.models import Proposal
@@ -202,6 +212,7 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
         return  # not about one of our proposals: not ours to answer
     slug, proposal_id = target
     now = utcnow()
+    signing = await node_signing_key(ctx.app)  # before the transaction: it may need its own
     async with ctx.app[DB].begin() as db:
         space = await db.scalar(select(Space).where(Space.slug == slug))
         if space is None or not space.published:
@@ -246,9 +257,13 @@ async def _participation(ctx: InboxContext, activity: dict, actor, kind: str, li
         if participant is not None:
             # Refusals before the attestation held are answered but not kept: the record would
             # name a resident their node did not vouch for.
-            db.add(ParticipationRecord(space_id=space.id, participant_id=participant.id, actor_uri=actor.id,
-                                       kind=kind, object_uri=object_uri, activity_id=activity["id"], activity=activity,
-                                       answer="rejected" if reason else "accepted", reason=reason,
-                                       informal=informal, received_at=now))
+            await add_record(db, ParticipationRecord(
+                space_id=space.id, participant_id=participant.id, actor_uri=actor.id, kind=kind,
+                object_uri=object_uri, activity_id=activity["id"], activity=activity,
+                answer="rejected" if reason else "accepted", reason=reason, informal=informal, received_at=now))
         answer = _answer(group, "Reject" if reason else "Accept", activity, reason)
+        # The chain's signed head goes with the answer: the resident's node keeps it, a witness
+        # that this history was published (node.cohosting.ledger).
+        answer["@context"] = _context_with_proofs()
+        answer["recordsHead"] = head_document(base, slug, *await current_head(db, space.id), signing)
         await enqueue(db, actor_type="space", actor_id=space.id, activity=answer, inboxes=[actor.inbox])

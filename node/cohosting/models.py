@@ -90,7 +90,8 @@ class RemoteParticipant(Base):
 
 class ParticipationRecord(Base):
     __tablename__ = "participation_records"
-    __table_args__ = (Index("ix_participation_records_space", "space_id", "id"),)
+    # One chain per space: the constraint keeps two concurrent records from taking one place.
+    __table_args__ = (UniqueConstraint("space_id", "sequence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
@@ -105,6 +106,34 @@ class ParticipationRecord(Base):
     answer: Mapped[str] = mapped_column(String(16))  # "accepted" or "rejected"
     reason: Mapped[str | None] = mapped_column(String(64))  # REASONS code when rejected
     informal: Mapped[bool] = mapped_column(default=False)  # an ``open`` space's non-partner: counted apart
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its place in the space's chain (1, 2, …) and the chain's hash after it (node.cohosting.ledger).
+    sequence: Mapped[int] = mapped_column()
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordsHead(Base):
+    """The end of a space's chain of records: how many, and the hash after the last. Its row is
+    locked by each new record's transaction, so records of one space are chained one at a time."""
+    __tablename__ = "records_heads"
+
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
+    size: Mapped[int] = mapped_column(default=0)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class WitnessedHead(Base):
+    """A signed RecordsHead another node's space sent us (with its answers to our residents):
+    kept so that anyone can check the host's records later still extend it
+    (``civicnode recount --witness``). Never changed; duplicates are not kept."""
+    __tablename__ = "witnessed_heads"
+    __table_args__ = (UniqueConstraint("space_uri", "size", "chain_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_uri: Mapped[str] = mapped_column(String(URI), index=True)
+    size: Mapped[int] = mapped_column()
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict] = mapped_column(JSON)  # as received, with the host node's proof
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -6,11 +6,14 @@ the same ``Like`` (or ``Undo`` of it) with an FEP-8b32 proof made by this node's
 states, at that moment, that its resident did it. Records are written once and never deleted.
 
 ``GET /spaces/<slug>/records`` publishes them, oldest first, 200 a page, with what a recount
-needs besides (each proposals component's minimum supports per person).
+needs besides (each proposals component's minimum supports per person); each record has its place
+in the space's hash chain, and ``/spaces/<slug>/records/head`` is the chain's signed head
+(node.cohosting.ledger).
 """
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -18,6 +21,7 @@ from sqlalchemy import select
 from federation.vocab import DATA_INTEGRITY_V2, default_context
 from node.activitypub import uris
 from node.appkeys import DB, SETTINGS
+from node.cohosting.ledger import add_record, current_head, head_document, iso, published
 from node.cohosting.models import ParticipationRecord
 from node.db.base import utcnow
 from node.spaces.models import Component, Space
@@ -29,10 +33,6 @@ def _context() -> list:
     context = default_context()
     context.insert(1, DATA_INTEGRITY_V2)
     return context
-
-
-def _iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 SIGNING = web.AppKey("records_signing", dict)  # {"lock": asyncio.Lock, "key": (seed hex, method)}
@@ -73,7 +73,7 @@ async def record_local(db, *, base_url: str, space_id: int, space_slug: str, pro
     object_uri = f"{base_url}/spaces/{space_slug}/proposals/{proposal_id}"
     if kind == "support":
         activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Like",
-                    "actor": person, "object": object_uri, "audience": group, "published": _iso(now)}
+                    "actor": person, "object": object_uri, "audience": group, "published": iso(now)}
     else:
         support = await db.scalar(select(ParticipationRecord.activity).where(
             ParticipationRecord.actor_uri == person, ParticipationRecord.object_uri == object_uri,
@@ -82,7 +82,7 @@ async def record_local(db, *, base_url: str, space_id: int, space_slug: str, pro
         undone = {k: v for k, v in (support or {}).items() if k != "@context"} or \
             {"type": "Like", "actor": person, "object": object_uri}
         activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Undo",
-                    "actor": person, "object": undone, "audience": group, "published": _iso(now)}
+                    "actor": person, "object": undone, "audience": group, "published": iso(now)}
     if signing is None:
         key = await ensure_node_keys(db)
         signing = (key.ed25519_seed_hex, await verification_method(uris.node_actor(base_url), key, db))
@@ -90,27 +90,45 @@ async def record_local(db, *, base_url: str, space_id: int, space_slug: str, pro
     record = ParticipationRecord(space_id=space_id, participant_id=None, actor_uri=person, kind=kind,
                                  object_uri=object_uri, activity_id=signed["id"], activity=signed,
                                  answer="accepted", received_at=now)
-    db.add(record)
-    return record
+    return await add_record(db, record)
+
+
+async def _published_space(request: web.Request, db) -> Space:
+    space = await db.scalar(select(Space).where(Space.slug == request.match_info["slug"],
+                                                Space.published.is_(True)))
+    if space is None:
+        raise web.HTTPNotFound(reason="No published space has this address")
+    return space
+
+
+async def records_head(request: web.Request) -> web.Response:
+    """The node's signed statement of the space's chain of records now (node.cohosting.ledger)."""
+    from node.activitypub.negotiation import activity_response
+
+    signing = await node_signing_key(request.app)
+    async with request.app[DB]() as db:
+        space = await _published_space(request, db)
+        size, chain_hash = await current_head(db, space.id)
+    document = head_document(request.app[SETTINGS].base_url, space.slug, size, chain_hash, signing)
+    response = activity_response(document)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def records_collection(request: web.Request) -> web.Response:
-    """The space's records, oldest first; ``?after=<record number>`` continues a page."""
+    """The space's records, oldest first; ``?after=<sequence>`` continues a page."""
     from node.activitypub.negotiation import activity_response
 
     raw = request.query.get("after", "0")
     if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPBadRequest(reason="after must be a record number given by a previous page's next link")
+        raise web.HTTPBadRequest(reason="after must be a record's sequence number, as in a previous page's next link")
     after = int(raw)
     base = request.app[SETTINGS].base_url
     async with request.app[DB]() as db:
-        space = await db.scalar(select(Space).where(Space.slug == request.match_info["slug"],
-                                                    Space.published.is_(True)))
-        if space is None:
-            raise web.HTTPNotFound(reason="No published space has this address")
+        space = await _published_space(request, db)
         rows = (await db.scalars(select(ParticipationRecord).where(ParticipationRecord.space_id == space.id,
-                                                                   ParticipationRecord.id > after)
-                                 .order_by(ParticipationRecord.id).limit(PAGE))).all()
+                                                                   ParticipationRecord.sequence > after)
+                                 .order_by(ParticipationRecord.sequence).limit(PAGE))).all()
         components = (await db.scalars(select(Component).where(Component.space_id == space.id,
                                                                Component.kind == "proposals"))).all()
     from node.components.proposals.settings import settings_of
@@ -122,10 +140,28 @@ async def records_collection(request: web.Request) -> web.Response:
         "space": group, "node": uris.node_actor(base),
         "components": [{"id": c.id, "minimumSupportsPerPerson": settings_of(c)["minimum_supports_per_user"]}
                        for c in components],
-        "orderedItems": [{"number": r.id, "kind": r.kind, "answer": r.answer, "reason": r.reason,
-                          "informal": r.informal,
-                          "received": _iso(r.received_at), "activity": r.activity} for r in rows],
+        "head": f"{group}/records/head",
+        "orderedItems": [{"sequence": r.sequence, **published(r), "chainHash": r.chain_hash} for r in rows],
     }
     if len(rows) == PAGE:
-        document["next"] = f"{group}/records?after={rows[-1].id}"
+        document["next"] = f"{group}/records?after={rows[-1].sequence}"
     return activity_response(document)
+
+
+async def witnessed_heads(request: web.Request) -> web.Response:
+    """``GET /witnessed-heads?space=<space actor URI>``: the signed heads of another node's space
+    that this node received with its answers to our residents, oldest first (the last 500)."""
+    from node.activitypub.negotiation import activity_response
+    from node.cohosting.models import WitnessedHead
+
+    space_uri = request.query.get("space", "")
+    if not space_uri.startswith(("https://", "http://")) or len(space_uri) > 2048:
+        raise web.HTTPBadRequest(reason="space must be the URI of another node's space (its actor id)")
+    async with request.app[DB]() as db:
+        heads = (await db.scalars(select(WitnessedHead.document).where(WitnessedHead.space_uri == space_uri)
+                                  .order_by(WitnessedHead.size.desc(), WitnessedHead.id.desc()).limit(500))).all()
+    base = request.app[SETTINGS].base_url
+    return activity_response({"@context": _context(), "type": "OrderedCollection",
+                              "id": f"{base}/witnessed-heads?{urlencode({'space': space_uri})}", "space": space_uri,
+                              "attributedTo": uris.node_actor(base), "totalItems": len(heads),
+                              "orderedItems": list(reversed(heads))})

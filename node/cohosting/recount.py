@@ -1,6 +1,9 @@
 """``civicnode recount URL-of-space``: recompute a space's published support counts from its public
 signed records, as anyone can, with no access to the host's database.
 
+0. Read the host's signed head of the records (and, with ``--witness``, the heads partner nodes
+   received earlier); the records must form an unbroken hash chain that reaches each of them
+   (node.cohosting.ledger), so that no record was removed or changed after a head was signed.
 1. Read every record of ``<space>/records`` and check it: a partner resident's record carries the
    resident's proof (a key of their actor) and their home node's attestation (a key of that
    node's Application actor, for this space, unexpired when received); a local resident's record
@@ -109,7 +112,47 @@ async def _check(keys: _Keys, item: dict, space: str, host_node: str) -> tuple[s
     return kind, person, target
 
 
-async def recount(fetcher, space_url: str) -> RecountReport:
+async def _head(keys: _Keys, document, space_url: str, where: str) -> tuple[int, str]:
+    """(size, chain hash) of a RecordsHead signed by the space's node, else ValueError/ProofError."""
+    if not isinstance(document, dict) or id_of(document.get("space")) != space_url:
+        raise ValueError(f"{where} is not a head of the records of {space_url}")
+    node = id_of(document.get("attributedTo")) or ""
+    if not same_origin(node, space_url):
+        raise ValueError(f"{where} is not signed by the node of {space_url}")
+    size, chain_hash = document.get("totalItems"), document.get("chainHash")
+    if not isinstance(size, int) or size < 0 or not isinstance(chain_hash, str):
+        raise ValueError(f"{where} has no totalItems or chainHash")
+    await keys.check(document, node, ("Application",))
+    return size, chain_hash
+
+
+async def _witnessed(fetcher, keys: _Keys, witness: str, space_url: str, report) -> list[tuple[int, str, str]]:
+    """The heads of this space another node holds: [(size, chain hash, where)]."""
+    from urllib.parse import urlencode
+
+    url = f"{witness.rstrip('/')}/witnessed-heads?{urlencode({'space': space_url})}"
+    try:
+        document = await fetcher.get_json(url)
+    except Exception as exc:
+        report.problems.append(f"witness {witness}: cannot read its heads ({exc})")
+        return []
+    found = []
+    for n, head in enumerate(document.get("orderedItems") or []):
+        where = f"the head {n + 1} held by {witness}"
+        try:
+            size, chain_hash = await _head(keys, head, space_url, where)
+        except (ProofError, ValueError) as exc:
+            report.problems.append(f"{where}: {exc}")
+            continue
+        found.append((size, chain_hash, where))
+    return found
+
+
+async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> RecountReport:
+    """``witnesses``: nodes that received signed heads of this space's records (its partners):
+    the records must still extend every head they hold, else the history was rewritten."""
+    from node.cohosting.ledger import ZERO, verify_chain
+
     space_url = space_url.rstrip("/")
     report = RecountReport(space_url)
     keys = _Keys(fetcher)
@@ -117,6 +160,18 @@ async def recount(fetcher, space_url: str) -> RecountReport:
     informal: dict[str, set[str]] = defaultdict(set)  # an open space's non-partners, counted apart
     minimum: dict[int, int] = {}
     host_node = None
+    # The head first: records added while we read are past it, and checked by the chain alone.
+    try:
+        heads = [(*await _head(keys, await fetcher.get_json(f"{space_url}/records/head"), space_url,
+                               "the host's signed head"), "the host's signed head")]
+    except (ProofError, ValueError) as exc:
+        report.problems.append(str(exc))
+        heads = []
+    for witness in witnesses:
+        heads += await _witnessed(fetcher, keys, witness, space_url, report)
+    wanted = {size for size, _, _ in heads}
+    chain_at: dict[int, str] = {0: ZERO}
+    chained, chain_ok = (0, ZERO), True
     async for page in _pages(fetcher, f"{space_url}/records"):
         host_node = host_node or id_of(page.get("node"))
         for component in page.get("components") or []:
@@ -124,20 +179,37 @@ async def recount(fetcher, space_url: str) -> RecountReport:
                 minimum[component["id"]] = int(component.get("minimumSupportsPerPerson") or 0)
         for item in page.get("orderedItems") or []:
             report.records += 1
+            if chain_ok:
+                size, chain, problem = verify_chain([item] if isinstance(item, dict) else [{}], chained)
+                if problem:
+                    report.problems.append(f"the chain of records breaks: {problem}")
+                    chain_ok = False
+                else:
+                    chained = (size, chain)
+                    if size in wanted:
+                        chain_at[size] = chain
             if not isinstance(item, dict) or item.get("answer") != "accepted":
                 continue
             try:
                 kind, person, target = await _check(keys, item, space_url, host_node or "")
             except (ProofError, ValueError) as exc:
-                report.problems.append(f"record {item.get('number')}: {exc}")
+                report.problems.append(f"record {item.get('sequence')}: {exc}")
                 continue
             except Exception as exc:  # an actor that cannot be fetched: the record cannot be checked
-                report.problems.append(f"record {item.get('number')}: cannot check its signature ({exc})")
+                report.problems.append(f"record {item.get('sequence')}: cannot check its signature ({exc})")
                 continue
             report.checked += 1
             tally = informal if item.get("informal") else supporters
             (tally[target].add if kind == "support" else tally[target].discard)(person)
 
+    if chain_ok:
+        for size, chain_hash, where in heads:
+            if size > chained[0]:
+                report.problems.append(f"{where} says {size} records, the host publishes {chained[0]}: "
+                                       "records were removed")
+            elif chain_at.get(size) != chain_hash:
+                report.problems.append(f"{where} (record {size}) does not match the published records: "
+                                       "the history was rewritten")
     published = await _published(fetcher, space_url)
     given: dict[tuple[int, str], int] = defaultdict(int)  # (component, person) -> supports
     for url, (component_id, _, _, _) in published.items():

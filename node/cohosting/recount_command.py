@@ -6,7 +6,8 @@ import json
 from node import __version__
 
 
-async def run_recount(url: str, *, allow_private: bool = False, as_json: bool = False) -> int:
+async def run_recount(url: str, *, allow_private: bool = False, as_json: bool = False,
+                      witnesses: tuple[str, ...] = ()) -> int:
     """Exit 0 when every record verifies and every published count matches; 1 otherwise (each
     problem named on its own line); 2 when the space cannot be read at all."""
     from federation.fetch import FetchError, SafeFetcher
@@ -17,7 +18,7 @@ async def run_recount(url: str, *, allow_private: bool = False, as_json: bool = 
         return 2
     async with SafeFetcher(allow_private=allow_private, user_agent=f"civicnode/{__version__} recount") as fetcher:
         try:
-            report = await recount(fetcher, url)
+            report = await recount(fetcher, url, tuple(witnesses))
         except FetchError as exc:
             print(f"civicnode recount: cannot read {url}: {exc}")
             return 2

@@ -27,6 +27,9 @@ ROUTES = (
     (POST, "/following/{space_id}/items/{item_id}/take-part", "views", "take_part", "remote_take_part"),
     # Host side: the space's public signed records (what `civicnode recount` reads).
     (GET, "/spaces/{slug}/records", "records", "records_collection", "space_records"),
+    (GET, "/spaces/{slug}/records/head", "records", "records_head", "space_records_head"),
+    # Home side: the signed heads of other nodes' records received with their answers.
+    (GET, "/witnessed-heads", "records", "witnessed_heads", "witnessed_heads"),
     # Shared proposals: propose one of ours to another node's space; offers received by a space.
     (POST, "/spaces/{slug}/proposals/{proposal_id:\\d+}/share", "shared_views", "share", "proposal_share"),
     (FORM, SPACE + "/offers", "shared_views", "offers", "admin_space_offers"),

@@ -188,6 +188,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('witnessed_heads',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('space_uri', sa.String(length=2048), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('chain_hash', sa.String(length=64), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_witnessed_heads')),
+    sa.UniqueConstraint('space_uri', 'size', 'chain_hash', name=op.f('uq_witnessed_heads_space_uri'))
+    )
+    with op.batch_alter_table('witnessed_heads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_witnessed_heads_space_uri'), ['space_uri'], unique=False)
+
     op.create_table('admin_actions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
@@ -354,14 +367,16 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('informal', sa.Boolean(), nullable=False),
     sa.Column('received_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('chain_hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_participation_records_participant_id_remote_participants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_participation_records_space_id_spaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participation_records')),
-    sa.UniqueConstraint('activity_id', name=op.f('uq_participation_records_activity_id'))
+    sa.UniqueConstraint('activity_id', name=op.f('uq_participation_records_activity_id')),
+    sa.UniqueConstraint('space_id', 'sequence', name=op.f('uq_participation_records_space_id'))
     )
     with op.batch_alter_table('participation_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participation_records_participant_id'), ['participant_id'], unique=False)
-        batch_op.create_index('ix_participation_records_space', ['space_id', 'id'], unique=False)
 
     op.create_table('partnerships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -419,6 +434,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_phases_space_id'), ['space_id'], unique=False)
         batch_op.create_index('uq_phases_one_active', ['space_id'], unique=True, sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
+    op.create_table('records_heads',
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('chain_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_records_heads_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('space_id', name=op.f('pk_records_heads'))
+    )
     op.create_table('remote_follows',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('remote_space_id', sa.Integer(), nullable=False),
@@ -997,6 +1019,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_remote_follows_remote_space_id'))
 
     op.drop_table('remote_follows')
+    op.drop_table('records_heads')
     with op.batch_alter_table('phases', schema=None) as batch_op:
         batch_op.drop_index('uq_phases_one_active', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
         batch_op.drop_index(batch_op.f('ix_phases_space_id'))
@@ -1011,7 +1034,6 @@ def downgrade() -> None:
 
     op.drop_table('partnerships')
     with op.batch_alter_table('participation_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_participation_records_space')
         batch_op.drop_index(batch_op.f('ix_participation_records_participant_id'))
 
     op.drop_table('participation_records')
@@ -1056,6 +1078,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_admin_actions_action'))
 
     op.drop_table('admin_actions')
+    with op.batch_alter_table('witnessed_heads', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_witnessed_heads_space_uri'))
+
+    op.drop_table('witnessed_heads')
     op.drop_table('users')
     op.drop_table('spaces')
     with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
