@@ -83,8 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a partner node holding signed heads of the space's records (its "
                               "/witnessed-heads): the records must still extend them; repeatable")
 
-    sortition = commands.add_parser("sortition", help="selection by lot: citizens' panels under quotas")
-    panel = sortition.add_subparsers(dest="sortition_command", metavar="ACTION", required=True).add_parser(
+    sortition = commands.add_parser("sortition", help="selection by lot: citizens' panels under quotas, "
+                                    "verifiable draws of proposals")
+    sortition_actions = sortition.add_subparsers(dest="sortition_command", metavar="ACTION", required=True)
+    verify_draw = sortition_actions.add_parser(
+        "verify", help="re-run a published draw of proposals from its public inputs and say whether its "
+                       "result matches (exit 0: it matches, 1: it does not, 2: nothing to check)")
+    verify_draw.add_argument("url", metavar="URL-OF-DRAW",
+                             help="the draw's page, e.g. https://city.example/spaces/budget-2027/c/4/draws/1")
+    verify_draw.add_argument("--allow-private", action="store_true",
+                             help="allow nodes on private addresses (a LAN or a test setup)")
+    verify_draw.add_argument("--json", action="store_true", help="print the report as JSON")
+    panel = sortition_actions.add_parser(
         "panel", help="select a panel meeting the quotas and print it, with every respondent's selection "
                       "probability, as JSON")
     panel.add_argument("--categories", required=True, metavar="FILE",

@@ -284,6 +284,10 @@ async def cmd_recount(args) -> int:
 
 
 async def cmd_sortition(args) -> int:
+    if args.sortition_command == "verify":
+        from node.components.sortitions.verify_command import run_verify
+
+        return await run_verify(args.url, allow_private=args.allow_private, as_json=args.json)
     from node.components.sortitions.command import run_sortition_command
 
     return run_sortition_command(args)

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Awaitable, Callable
 
 from node.accounts.service import create_user
+from node.components.budgets.demo import seed_budgets
 from node.components.debates.demo import COLLECTIVE_DEBATES, TOWN_DEBATES, seed_debates
 from node.components.proposals.demo import (
     COLLECTIVE_PROPOSALS, DEMO_ORIGIN, TOWN_PROPOSALS, seed_proposals,
@@ -315,6 +316,7 @@ async def seed_demo(db, base_url: str = DEMO_ORIGIN) -> None:
 
     await create_space(db, {**COUNCIL, "published": True}, default_locale="fr")
     await seed_debates(db, budget)
+    await seed_budgets(db, budget)
     await _seed_group(db)
 
 

@@ -5,6 +5,7 @@ support it gathered; the collective's edits and withdrawal reach the city's copy
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from sqlalchemy import select
@@ -94,6 +95,11 @@ async def test_a_collective_proposal_shared_into_the_city_budget(tmp_path, datab
         await city.client.login("bernat", PASSWORD)
         page = await city.client.get(copy_path)
         assert page.has("Proposal from another node") and page.has(origin)
+        # Its card in the list says where it comes from too; the city's own proposals' do not.
+        listing = await city.client.get(f"/spaces/budget-2027/c/{copy.component_id}")
+        cards = re.findall(r'<li class="card">.*?</li>', listing.text, re.S)
+        assert [card for card in cards if f"from {collective.host}" in card] == \
+            [card for card in cards if f'href="{copy_path}"' in card] != []
         supported = await city.client.post(f"{copy_path}/support", {}, csrf_from_path=copy_path)
         assert supported.status == 200, supported.text[:500]
         await settle(city, collective)

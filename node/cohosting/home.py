@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from federation.vocab import DATA_INTEGRITY_V2, id_of
+from federation.vocab import DATA_INTEGRITY_V2, id_of, same_origin
 from node.activitypub import uris
 from node.activitypub.follow_models import RemoteItem, RemoteSpace
 from node.activitypub.inbox import InboxContext
@@ -42,10 +42,12 @@ def _context() -> list:
 
 
 async def latest(db, user_id: int, object_uri: str) -> OutgoingParticipation | None:
-    """The resident's newest participation about ``object_uri``: what their page shows."""
+    """The resident's newest support or withdrawal about ``object_uri``: what their page shows
+    (their comments are listed apart: node.cohosting.comments_home)."""
     return await db.scalar(select(OutgoingParticipation)
                            .where(OutgoingParticipation.user_id == user_id,
-                                  OutgoingParticipation.object_uri == object_uri)
+                                  OutgoingParticipation.object_uri == object_uri,
+                                  OutgoingParticipation.kind.in_(("support", "withdrawal")))
                            .order_by(OutgoingParticipation.id.desc()).limit(1))
 
 
@@ -139,6 +141,9 @@ async def _answered(ctx: InboxContext, activity: dict, actor, answer: str) -> No
         sent.answer, sent.answered_at = answer, utcnow()
         sent.reason = reason[:64] if isinstance(reason, str) else None
         sent.reason_text = summary[:500] if isinstance(summary, str) else None
+        result = id_of(activity.get("result")) if answer == "accepted" else None
+        if result and same_origin(result, actor.id):  # what the host made of it (a comment's id)
+            sent.result_uri = result[:2048]
         await witness_head(db, actor.id, activity.get("recordsHead"))
 
 

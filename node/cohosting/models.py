@@ -5,9 +5,9 @@ Host side (a space of this node that partner nodes take part in):
   state of the agreement (invited, active, declined, ended);
 - ``remote_participants``: residents of partner nodes who took part, identified by their actor
   URI on their home node (one person, one support);
-- ``participation_records``: every support and withdrawal, signed: a partner's resident's as
-  received (their proof and their home node's attestation), with the answer given; a local
-  resident's signed by this node when it happened. They are the public evidence behind the
+- ``participation_records``: every support and withdrawal, and every partner resident's comment,
+  signed: a partner's resident's as received (their proof and their home node's attestation),
+  with the answer given; a local resident's signed by this node when it happened. They are the public evidence behind the
   counts (``/spaces/<slug>/records``, ``civicnode recount``), written once, never deleted.
 
 Home side (a resident of this node takes part in a space of another node):
@@ -85,6 +85,9 @@ class RemoteParticipant(Base):
     actor_uri: Mapped[str] = mapped_column(String(URI), unique=True)
     home_node_uri: Mapped[str] = mapped_column(String(URI))
     home_host: Mapped[str] = mapped_column(String(255), index=True)
+    # The name their actor document gave when they last commented here (plain text), shown with
+    # their comments: "Ana (town.example)".
+    display_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -99,8 +102,8 @@ class ParticipationRecord(Base):
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"),
                                                        index=True)
     actor_uri: Mapped[str] = mapped_column(String(URI), default="")
-    kind: Mapped[str] = mapped_column(String(16))  # "support" or "withdrawal"
-    object_uri: Mapped[str] = mapped_column(String(URI))  # what was supported
+    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal" or "comment"
+    object_uri: Mapped[str] = mapped_column(String(URI))  # what was supported or commented on
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
     activity: Mapped[dict] = mapped_column(JSON)  # as received: proof and attestation included
     answer: Mapped[str] = mapped_column(String(16))  # "accepted" or "rejected"
@@ -145,9 +148,11 @@ class OutgoingParticipation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     space_uri: Mapped[str] = mapped_column(String(URI))
     object_uri: Mapped[str] = mapped_column(String(URI))
-    kind: Mapped[str] = mapped_column(String(16))  # "support" or "withdrawal"
+    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal" or "comment"
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
     activity: Mapped[dict] = mapped_column(JSON)  # as sent: a withdrawal embeds the support it undoes
+    # What the host made of it, named by its Accept (``result``): the published comment's id.
+    result_uri: Mapped[str | None] = mapped_column(String(URI))
     answer: Mapped[str] = mapped_column(String(16), default="pending")  # ANSWERS
     reason: Mapped[str | None] = mapped_column(String(64))
     reason_text: Mapped[str | None] = mapped_column(Text)  # the host's words, shown if the code is unknown

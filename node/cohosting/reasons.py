@@ -21,6 +21,11 @@ REASONS = {
     "limit_reached": N_("You have given all the supports this consultation allows."),
     "already_supported": N_("You already support this proposal."),
     "not_supported": N_("You did not support this proposal."),
+    # Comments (node.cohosting.comments_host).
+    "comments_closed": N_("Comments are closed on this proposal."),
+    "reply_too_deep": N_("Replies cannot be nested that deep there: reply to the comment it answers instead."),
+    "reply_target_gone": N_("The comment you replied to was deleted or hidden on its node."),
+    "comment_refused": N_("The host could not publish your comment as it was sent."),
 }
 
 

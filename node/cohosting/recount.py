@@ -8,7 +8,8 @@ signed records, as anyone can, with no access to the host's database.
    resident's proof (a key of their actor) and their home node's attestation (a key of that
    node's Application actor, for this space, unexpired when received); a local resident's record
    carries the host node's proof. Keys are fetched from the actors' documents, so a key revoked
-   since still verifies what it signed before its revocation.
+   since still verifies what it signed before its revocation. A partner resident's comment
+   (``Create{Note}``) is checked the same way, and counts nothing.
 2. Replay the accepted records in order: a support adds the person to the proposal, a withdrawal
    removes them; a person is their actor URI.
 3. Apply each component's minimum supports per person, then count per proposal, per home node.
@@ -97,19 +98,37 @@ async def _check(keys: _Keys, item: dict, space: str, host_node: str) -> tuple[s
         return kind, person, target
     await keys.check(activity, person)
     if kind == "support":
-        attestation = activity.get("attestation")
-        if not isinstance(attestation, dict):
-            raise ValueError("a partner resident's support without an attestation")
-        node = id_of(attestation.get("attributedTo")) or ""
-        if not same_origin(node, person) or id_of(attestation.get("subject")) != person:
-            raise ValueError("the attestation is not made by the resident's own node about them")
-        if id_of(attestation.get("eligibleFor")) != space:
-            raise ValueError("the attestation is for another space")
-        until, received = moment_of(attestation.get("validUntil")), moment_of(item.get("received"))
-        if until is None or received is None or until < received:
-            raise ValueError("the attestation had expired when the support was received")
-        await keys.check(attestation, node, ("Application",))
+        await _check_attestation(keys, item, activity, person, space)
     return kind, person, target
+
+
+async def _check_attestation(keys: _Keys, item: dict, activity: dict, person: str, space: str) -> None:
+    attestation = activity.get("attestation")
+    if not isinstance(attestation, dict):
+        raise ValueError(f"a partner resident's {item.get('kind')} without an attestation")
+    node = id_of(attestation.get("attributedTo")) or ""
+    if not same_origin(node, person) or id_of(attestation.get("subject")) != person:
+        raise ValueError("the attestation is not made by the resident's own node about them")
+    if id_of(attestation.get("eligibleFor")) != space:
+        raise ValueError("the attestation is for another space")
+    until, received = moment_of(attestation.get("validUntil")), moment_of(item.get("received"))
+    if until is None or received is None or until < received:
+        raise ValueError(f"the attestation had expired when the {item.get('kind')} was received")
+    await keys.check(attestation, node, ("Application",))
+
+
+async def _check_comment(keys: _Keys, item: dict, space: str) -> None:
+    """A partner resident's comment (node.cohosting.comments_host): counted nowhere, but evidence
+    like a support: their own signed Create{Note}, with their node's attestation."""
+    activity = item.get("activity")
+    if not isinstance(activity, dict) or "Create" not in types_of(activity):
+        raise ValueError("the comment record holds no Create")
+    person = id_of(activity.get("actor"))
+    note = activity.get("object")
+    if not person or not isinstance(note, dict) or id_of(note.get("attributedTo")) != person:
+        raise ValueError("the comment record holds no Note of its actor")
+    await keys.check(activity, person)
+    await _check_attestation(keys, item, activity, person, space)
 
 
 async def _head(keys: _Keys, document, space_url: str, where: str) -> tuple[int, str]:
@@ -191,6 +210,10 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
             if not isinstance(item, dict) or item.get("answer") != "accepted":
                 continue
             try:
+                if item.get("kind") == "comment":
+                    await _check_comment(keys, item, space_url)
+                    report.checked += 1
+                    continue
                 kind, person, target = await _check(keys, item, space_url, host_node or "")
             except (ProofError, ValueError) as exc:
                 report.problems.append(f"record {item.get('sequence')}: {exc}")

@@ -25,6 +25,8 @@ ROUTES = (
      "partnership_action", "admin_partnership_action"),
     # Home side: a resident supports a mirrored proposal of a co-hosted space.
     (POST, "/following/{space_id}/items/{item_id}/take-part", "views", "take_part", "remote_take_part"),
+    # Home side: a resident comments on a mirrored proposal (node.cohosting.comments_home).
+    (POST, "/following/{space_id}/items/{item_id}/comment", "views", "comment", "remote_comment"),
     # Host side: the space's public signed records (what `civicnode recount` reads).
     (GET, "/spaces/{slug}/records", "records", "records_collection", "space_records"),
     (GET, "/spaces/{slug}/records/head", "records", "records_head", "space_records_head"),
@@ -46,7 +48,8 @@ INBOX_HANDLERS = (
     # Remote participation (node.cohosting.host: the host; node.cohosting.home: the resident's node).
     ("Like", "host", "on_like"),
     ("Undo", "host", "on_undo"),             # Undo{Like}; Undo{Follow} is node.activitypub.follows'
-    ("Accept", "home", "on_accept"),         # the host's answer to a support
+    ("Create", "comments_host", "on_create"),  # Create{Note}: a partner's resident comments
+    ("Accept", "home", "on_accept"),         # the host's answer to a support or a comment
     ("Reject", "home", "on_reject"),
     # Shared proposals (node.cohosting.shared), both sides.
     ("Offer", "shared", "on_offer"),

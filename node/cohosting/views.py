@@ -1,5 +1,5 @@
-"""Pages of remote participation on the home node: the support button and its answer on a
-mirrored proposal of a co-hosted space (/following/<space>/items/<item>)."""
+"""Pages of remote participation on the home node: the support button, the comment form and
+their answers on a mirrored proposal of a co-hosted space (/following/<space>/items/<item>)."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -8,16 +8,46 @@ from node.appkeys import GETTEXT, USER
 from node.cohosting.home import ParticipationError, latest, participate, supports_now
 from node.cohosting.reasons import reason_text
 from node.cohosting.service import active_partnership, required_authorisations
+from node.components.comments.service import BODY_LIMIT
 from node.i18n import N_
 from node.web.context import require_user
 from node.web.errors import user_error
 
 WAITING = {"support": N_("Your support was sent to %(host)s; its answer will show here."),
-           "withdrawal": N_("Your withdrawal was sent to %(host)s; its answer will show here.")}
+           "withdrawal": N_("Your withdrawal was sent to %(host)s; its answer will show here."),
+           "comment": N_("Your comment was sent to %(host)s; its answer will show here.")}
 ACCEPTED = {"support": N_("Your support is counted by %(host)s."),
-            "withdrawal": N_("You no longer support this proposal.")}
+            "withdrawal": N_("You no longer support this proposal."),
+            "comment": N_("Your comment is published by %(host)s.")}
 REFUSED = {"support": N_("%(host)s did not count your support: %(reason)s"),
-           "withdrawal": N_("%(host)s kept your support: %(reason)s")}
+           "withdrawal": N_("%(host)s kept your support: %(reason)s"),
+           "comment": N_("%(host)s did not publish your comment: %(reason)s")}
+
+
+def answer_text(gettext, row, host: str) -> str:
+    values = {"host": host}
+    if row.answer == "pending":
+        return gettext(WAITING[row.kind]) % values
+    if row.answer == "accepted":
+        return gettext(ACCEPTED[row.kind]) % values
+    return gettext(REFUSED[row.kind]) % {**values, "reason": reason_text(gettext, row.reason, row.reason_text)}
+
+
+async def _my_comments(gettext, db, user, space, item) -> list[dict]:
+    """The resident's comments sent from here, newest first: an excerpt, the host's answer, and
+    the comment in the mirrored thread once the host published it."""
+    from node.cohosting.comments_home import mirrored_ids, sent_comments
+
+    rows = await sent_comments(db, user.id, item.uri)
+    mirrored = await mirrored_ids(db, [r.result_uri for r in rows if r.result_uri])
+    shown = []
+    for row in rows:
+        note = row.activity.get("object") if isinstance(row.activity.get("object"), dict) else {}
+        text = str(note.get("content") or "")
+        shown.append({"answer": row.answer, "text": answer_text(gettext, row, space.host),
+                      "excerpt": text if len(text) <= 140 else text[:139] + "…",
+                      "mirrored": mirrored.get(row.result_uri), "created_at": row.created_at})
+    return shown
 
 
 async def participation_context(request: web.Request, db, space, item) -> dict:
@@ -34,7 +64,8 @@ async def participation_context(request: web.Request, db, space, item) -> dict:
     required = required_authorisations(partnership.conditions) if partnership else []
     context = {"cohosted": True, "informal": informal,
                "required": [gettext(HANDLER_LABELS.get(n, n)) for n in required],
-               "participation": None, "supports_now": False, "missing": False}
+               "participation": None, "supports_now": False, "missing": False,
+               "may_comment": False, "my_comments": [], "comment_body_limit": BODY_LIMIT}
     if user is None:
         return context
     row = await latest(db, user.id, item.uri)
@@ -42,15 +73,11 @@ async def participation_context(request: web.Request, db, space, item) -> dict:
         held = await active_authorisations(db, user.id)
         context["missing"] = not any(name in held for name in required)
     if row is not None:
-        values = {"host": space.host}
-        if row.answer == "pending":
-            text = gettext(WAITING[row.kind]) % values
-        elif row.answer == "accepted":
-            text = gettext(ACCEPTED[row.kind]) % values
-        else:
-            text = gettext(REFUSED[row.kind]) % {**values, "reason": reason_text(gettext, row.reason, row.reason_text)}
-        context["participation"] = {"answer": row.answer, "kind": row.kind, "text": text}
+        context["participation"] = {"answer": row.answer, "kind": row.kind,
+                                    "text": answer_text(gettext, row, space.host)}
     context["supports_now"] = supports_now(row)
+    context["my_comments"] = await _my_comments(gettext, db, user, space, item)
+    context["may_comment"] = not context["missing"]
     return context
 
 
@@ -77,3 +104,25 @@ async def take_part(request: web.Request) -> web.Response:
         raise user_error(exc.status, message) from None
     location = request.app.router["remote_item"].url_for(space_id=str(space_id), item_id=str(item_id))
     raise web.HTTPSeeOther(f"{location}#take-part")
+
+
+async def comment(request: web.Request) -> web.Response:
+    """POST body, alignment, parent (a mirrored comment of the proposal's thread): the resident's
+    comment, sent to the host from here."""
+    from node.cohosting.comments_home import send_comment
+
+    user = require_user(request)
+    space_id, item_id = _id(request, "space_id"), _id(request, "item_id")
+    form = await request.post()  # the CSRF middleware has checked the token
+    raw_parent = str(form.get("parent", "") or "")
+    if raw_parent and (not raw_parent.isdigit() or not 0 < int(raw_parent) < 2**31):
+        raise user_error(404, "The comment you replied to is not one of this proposal's.")
+    try:
+        await send_comment(request.app, user, space_id, item_id, body=form.get("body"),
+                           alignment=str(form.get("alignment", "") or "") or None,
+                           parent_id=int(raw_parent) if raw_parent else None)
+    except ParticipationError as exc:
+        message = request[GETTEXT](exc.message) % exc.values if exc.values else exc.message
+        raise user_error(exc.status, message) from None
+    location = request.app.router["remote_item"].url_for(space_id=str(space_id), item_id=str(item_id))
+    raise web.HTTPSeeOther(f"{location}#my-comments")

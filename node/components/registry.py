@@ -13,6 +13,8 @@ REGISTERED = (
     "pages",
     "proposals",
     "debates",
+    "sortitions",
+    "budgets",
 )
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -38,6 +40,32 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
+
+
+class ExactDecimal(TypeDecorator):
+    """An exact decimal number (money, points) kept as its decimal text, read back as a Decimal.
+
+    SQLite has no exact decimal type (its NUMERIC values become floats), and amounts such as
+    2158427.19 must stay exact for the budgets' outcome rules. Accepts Decimal, int, str and
+    Fraction values with a finite decimal form."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, Fraction):
+            with localcontext(prec=80):
+                exact = Decimal(value.numerator) / Decimal(value.denominator)
+            if Fraction(exact) != value:
+                raise ValueError(f"{value} has no exact decimal form")
+            value = exact
+        text = format(Decimal(value).normalize(), "f")
+        return "0" if text in ("-0", "0") else text
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
 
 
 # A translatable text: {"fr": "...", "en": "...", "es": "...", "ca": "..."}; missing languages

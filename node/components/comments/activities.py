@@ -62,12 +62,14 @@ def tombstone(object_id: str, former_type: str, deleted: datetime | None) -> dic
 
 
 def comment_to_note(comment, *, base_url: str, author_username: str | None, in_reply_to_url: str,
-                    space_slug: str, page_url: str | None = None, locale: str | None = None) -> dict[str, Any]:
+                    space_slug: str, page_url: str | None = None, locale: str | None = None,
+                    author_uri: str | None = None) -> dict[str, Any]:
     """A comment as a ``Note``; a deleted one as a ``Tombstone`` (formerType Note).
 
     ``in_reply_to_url``: the parent comment's id, or the commentable's id for a top-level comment.
     ``page_url``: the commentable's page path (``/spaces/…``); the Note's ``url`` is its anchor.
     ``author_username`` None (account deleted): the comment is attributed to the space's Group.
+    ``author_uri``: the actor of a partner node's resident who wrote it from their node.
     """
     from node.web.text import render_text  # the same sanitiser as the HTML pages
 
@@ -75,7 +77,7 @@ def comment_to_note(comment, *, base_url: str, author_username: str | None, in_r
     if comment.deleted_at is not None:
         return tombstone(note_id, "Note", comment.deleted_at)
     group = group_id(base_url, space_slug)
-    author = user_id(base_url, author_username) if author_username else group
+    author = user_id(base_url, author_username) if author_username else author_uri or group
     content = str(render_text(comment.body))
     note: dict[str, Any] = {
         "@context": document_context(),

@@ -29,6 +29,10 @@ class Comment(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Or a partner node's resident, who commented from their own node (node.cohosting.comments_host):
+    # then author_id is None and the comment is theirs, shown with their name and home node.
+    remote_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remote_participants.id", ondelete="SET NULL"), index=True)
     # Published on behalf of this verified group (node.groups); the author stays the person.
     user_group_id: Mapped[int | None] = mapped_column(ForeignKey("user_groups.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)

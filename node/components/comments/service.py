@@ -52,26 +52,33 @@ def can_delete(user, comment: Comment) -> bool:
 
 def _check_open(target: CommentTarget) -> None:
     if not target.is_open:
-        raise CommentError(403, target.closed_message)
+        raise CommentError(403, target.closed_message, code="closed")
 
 
 async def create_comment(db, target: CommentTarget, *, commentable_type: str, commentable_id: int,
                          author, body, parent_id: int | None = None,
-                         alignment: str | None = None, on_behalf_of=None) -> Comment:
-    """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None."""
+                         alignment: str | None = None, on_behalf_of=None, remote_participant=None) -> Comment:
+    """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None.
+    `remote_participant`: a partner node's resident (node.cohosting.models.RemoteParticipant),
+    who comments from their own node; `author` is then None. The same rules hold for both.
+    A refusal's `code` says which rule (node.cohosting.comments_host answers with it)."""
+    if (author is None) == (remote_participant is None):
+        raise ValueError("a comment has one author: a local user or a remote participant")
     _check_open(target)
     if await is_hidden(db, commentable_type, commentable_id):
-        raise CommentError(409, N_("Moderators hid this item: it takes no new comments."))
+        raise CommentError(409, N_("Moderators hid this item: it takes no new comments."), code="hidden")
     depth = 0
     if parent_id is not None:
         parent = await db.get(Comment, parent_id)
         if (parent is None or parent.commentable_type != commentable_type
                 or parent.commentable_id != commentable_id):
-            raise CommentError(404, N_("The comment you replied to does not exist here."))
+            raise CommentError(404, N_("The comment you replied to does not exist here."), code="parent_gone")
         if parent.deleted:
-            raise CommentError(422, N_("The comment you replied to was deleted; you cannot reply to it."))
+            raise CommentError(422, N_("The comment you replied to was deleted; you cannot reply to it."),
+                               code="parent_gone")
         if await is_hidden(db, "comment", parent.id):
-            raise CommentError(409, N_("Moderators hid the comment you replied to; you cannot reply to it."))
+            raise CommentError(409, N_("Moderators hid the comment you replied to; you cannot reply to it."),
+                               code="parent_gone")
         if parent.depth >= target.max_depth:
             raise CommentError(422, N_("Replies can only be nested %(n)s levels deep, and this comment is "
                                        "already at the deepest level. Reply to the comment it answers instead."),
@@ -85,19 +92,21 @@ async def create_comment(db, target: CommentTarget, *, commentable_type: str, co
     else:
         alignment = None
     try:
-        user_group_id = await acting_group_id(db, author, on_behalf_of)
+        user_group_id = await acting_group_id(db, author, on_behalf_of) if author is not None else None
     except ActingRefused as exc:
         raise CommentError(exc.status, exc.message) from None
     comment = Comment(commentable_type=commentable_type, commentable_id=commentable_id,
                       space_id=target.space_id, component_id=target.component_id, parent_id=parent_id,
-                      depth=depth, author_id=author.id, user_group_id=user_group_id, body=body, alignment=alignment,
+                      depth=depth, author_id=author.id if author is not None else None,
+                      remote_participant_id=remote_participant.id if remote_participant is not None else None,
+                      user_group_id=user_group_id, body=body, alignment=alignment,
                       created_at=utcnow(), up_votes=0, down_votes=0)
     db.add(comment)
     await db.flush()
     if target.count_changed:
         await target.count_changed(db, 1)
     await record_event(db, "comment.created", subject_type="comment", subject_id=comment.id,
-                       actor_id=author.id, space_id=target.space_id,
+                       actor_id=author.id if author is not None else None, space_id=target.space_id,
                        data={"commentable_type": commentable_type, "commentable_id": commentable_id,
                              "parent_id": parent_id})
     return comment

@@ -13,6 +13,7 @@ from node.accounts.models import User
 from babel.dates import format_datetime
 
 from node.appkeys import LOCALE, USER
+from node.cohosting.models import RemoteParticipant
 from node.components.comments.models import Comment, CommentVote
 from node.components.comments.registry import CommentTarget
 from node.components.comments.service import BODY_LIMIT, can_delete, can_edit
@@ -39,6 +40,10 @@ class CommentView(NamedTuple):
     author_nickname: str | None
     group_nickname: str | None
     group_name: str | None
+    # A partner node's resident (node.cohosting): their actor (linked), name and home node.
+    remote_actor: str | None
+    remote_name: str | None
+    remote_host: str | None
     created_at: datetime
     edited_at: datetime | None
     alignment: str | None
@@ -69,6 +74,7 @@ class CommentNode:
     my_vote: int = 0  # the viewer's vote: +1, -1 or 0
     group_nickname: str | None = None  # published on behalf of this group (node.groups)
     group_name: str | None = None
+    remote: tuple[str, str, str] | None = None  # (actor URI, name, home host) of a partner's resident
     children: list["CommentNode"] = field(default_factory=list)
     can_edit: bool = False
     can_delete: bool = False
@@ -84,9 +90,10 @@ class CommentNode:
     @property
     def view(self) -> CommentView:
         c = self.comment
+        actor, name, host = self.remote or (None, None, None)
         return CommentView(c.id, c.depth, c.deleted, self.author_username, self.author_nickname,
-                           self.group_nickname, self.group_name, c.created_at, c.edited_at, c.alignment,
-                           c.body, c.up_votes, c.down_votes)
+                           self.group_nickname, self.group_name, actor, name, host, c.created_at, c.edited_at,
+                           c.alignment, c.body, c.up_votes, c.down_votes)
 
     def viewer(self, user) -> CommentViewer:
         return CommentViewer(user is not None, user is not None and self.comment.author_id == user.id,
@@ -126,10 +133,12 @@ async def _load_thread(db, commentable_type: str, commentable_id: int, order: st
     """load_thread's roots, and whether the viewer is in any group (None: not known, no row)."""
     values = {"type": commentable_type, "id": commentable_id, "viewer_id": viewer.id if viewer is not None else None}
     rows = (await db.execute(_thread_query(viewer is not None), values)).all()
-    nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[5] or 0) if viewer is not None else 0,
-                                    group_nickname=row[3], group_name=row[4], can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
+    nodes = {row[0].id: CommentNode(row[0], row[1], row[2], (row[8] or 0) if viewer is not None else 0,
+                                    group_nickname=row[3], group_name=row[4],
+                                    remote=(row[5], row[6] or row[5].rsplit("/", 1)[-1], row[7]) if row[5] else None,
+                                    can_edit=can_edit(viewer, row[0]), can_delete=can_delete(viewer, row[0]))
              for row in rows}
-    in_groups = bool(rows[0][6]) if rows and viewer is not None else None
+    in_groups = bool(rows[0][9]) if rows and viewer is not None else None
     roots: list[CommentNode] = []
     for node in nodes.values():
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
@@ -146,9 +155,11 @@ async def _load_thread(db, commentable_type: str, commentable_id: int, order: st
 def _thread_query(with_votes: bool):
     """load_thread's statement, built once (its values are bound parameters): building and keying
     a statement costs about as much as running it."""
-    query = (select(Comment, User.nickname, User.username, UserGroup.nickname, UserGroup.name)
+    query = (select(Comment, User.nickname, User.username, UserGroup.nickname, UserGroup.name,
+                    RemoteParticipant.actor_uri, RemoteParticipant.display_name, RemoteParticipant.home_host)
              .outerjoin(User, User.id == Comment.author_id)
              .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
+             .outerjoin(RemoteParticipant, RemoteParticipant.id == Comment.remote_participant_id)
              .where(Comment.commentable_type == bindparam("type"), Comment.commentable_id == bindparam("id"),
                     not_hidden("comment", Comment.id)))
     if with_votes:  # the viewer's own votes, in the same round trip

@@ -99,7 +99,7 @@ COLUMNS = (Proposal.id, Proposal.title, func.substr(Proposal.body, 1, EXCERPT + 
            Proposal.category, Proposal.address, Proposal.state, Proposal.created_at, Proposal.support_count,
            Proposal.comments_count, Proposal.author_id, User.nickname.label("author_nickname"),
            User.username.label("author_username"), UserGroup.nickname.label("group_nickname"),
-           UserGroup.name.label("group_name"))
+           UserGroup.name.label("group_name"), Proposal.origin_uri)
 ORDERS = {
     "recent": (Proposal.created_at.desc(), Proposal.id.desc()),
     "most_supported": (Proposal.support_count.desc(), Proposal.id.desc()),

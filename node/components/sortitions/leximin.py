@@ -18,6 +18,10 @@ the pricing problem (quotas.Model.solve) finds the panel with the largest Σ_t y
 it exceeds ŷ it joins the master, otherwise the stage is optimal, and every profile with a
 positive y_t is fixed at z (complementary slackness: its constraint is tight in every optimal
 distribution). When all profiles are fixed, a last LP finds the panel weights that reach them.
+
+With at most two categories the quota polytope's vertices are all panels (optimum.py), so the
+leximin probabilities come from a few small LPs over profile counts, and at most one panel per
+profile, plus one, is enough to reach them (Carathéodory): no column generation.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix, hstack as sparse_hstack, vstack
 
+from node.components.sortitions.optimum import decompose, exact, relaxed_leximin
 from node.components.sortitions.pool import PanelError
 from node.components.sortitions.quotas import Model
 
@@ -119,6 +124,10 @@ def _more_panels(model: Model, panels: _Panels, weights, y_hat: float, best) -> 
 
 def leximin(model: Model) -> tuple[list[np.ndarray], np.ndarray]:
     """The panels (profile count vectors) and their probabilities."""
+    if exact(model):
+        found = _from_relaxation(model)
+        if found is not None:
+            return found
     counts = model.counts
     T = len(counts)
     panels = _Panels(counts)
@@ -157,6 +166,29 @@ def leximin(model: Model) -> tuple[list[np.ndarray], np.ndarray]:
         log.debug("leximin stage %d: %d profiles fixed at %.6f, %d left, %d panels",
                   stage, newly.sum(), z, np.isnan(fixed).sum(), len(panels.vectors))
     return panels.vectors, _weights(panels, fixed)
+
+
+def _from_relaxation(model: Model):
+    """The leximin of the relaxation, exact here, and panels reaching it; None if rounding kept
+    the panels found from reaching it (the column generation then runs instead)."""
+    try:
+        target = relaxed_leximin(model)
+        panels = _Panels(model.counts)
+        for panel in decompose(model, target * model.counts):
+            panels.add(panel)
+        if not panels.vectors:
+            return None
+        target = np.maximum(0.0, target - SLACK)  # as the stages below do
+        weights = _weights(panels, target)
+    except PanelError as exc:  # a solver failure: the column generation may still succeed
+        log.warning("leximin: %s; using column generation", exc)
+        return None
+    shortfall = float(np.max(target - panels.coverage().T @ weights))
+    if shortfall > 1e-7:
+        log.warning("leximin: the relaxation's panels fall %.3g short; using column generation", shortfall)
+        return None
+    log.debug("leximin from the relaxation: %d panels", len(panels.vectors))
+    return panels.vectors, weights
 
 
 def _weights(panels: _Panels, fixed) -> np.ndarray:

@@ -31,17 +31,19 @@ class Model:
         self.highs = np.array([q.max for q in pool.quotas], dtype=float)
         self.available = self.incidence @ self.counts  # respondents having each feature
 
-    def solve(self, objective=None, lows=None, highs=None):
+    def solve(self, objective=None, lows=None, highs=None, lower=None, upper=None):
         """A panel maximising `objective` (profile weights; None: any panel), or None when the
-        quotas (by default the pool's) admit none."""
+        quotas (by default the pool's) admit none; `lower`/`upper`: bounds on each profile's
+        count (by default 0 and its members)."""
         lows = self.lows if lows is None else lows
         highs = self.highs if highs is None else highs
         size_row = np.ones((1, len(self.counts)))
         constraints = [LinearConstraint(size_row, self.k, self.k),
                        LinearConstraint(self.incidence, lows, highs)]
         c = np.zeros(len(self.counts)) if objective is None else -np.asarray(objective, dtype=float)
+        bounds = Bounds(0 if lower is None else lower, self.counts if upper is None else upper)
         result = milp(c, constraints=constraints, integrality=np.ones(len(self.counts)),
-                      bounds=Bounds(0, self.counts), options={"mip_rel_gap": 1e-9, "time_limit": 300})
+                      bounds=bounds, options={"mip_rel_gap": 1e-9, "time_limit": 300})
         if result.status == 2:
             return None
         if result.status != 0 or result.x is None:

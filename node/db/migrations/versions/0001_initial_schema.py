@@ -131,6 +131,7 @@ def upgrade() -> None:
     sa.Column('actor_uri', sa.String(length=2048), nullable=False),
     sa.Column('home_node_uri', sa.String(length=2048), nullable=False),
     sa.Column('home_host', sa.String(length=255), nullable=False),
+    sa.Column('display_name', sa.String(length=255), nullable=False),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_participants')),
     sa.UniqueConstraint('actor_uri', name=op.f('uq_remote_participants_actor_uri'))
@@ -342,6 +343,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('activity_id', sa.String(length=2048), nullable=False),
     sa.Column('activity', sa.JSON(), nullable=False),
+    sa.Column('result_uri', sa.String(length=2048), nullable=True),
     sa.Column('answer', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('reason_text', sa.Text(), nullable=True),
@@ -588,6 +590,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_web_sessions_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('budgets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('description', sa.JSON(), nullable=False),
+    sa.Column('total', node.db.base.ExactDecimal(length=40), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('postal_codes', sa.JSON(), nullable=False),
+    sa.Column('source', sa.JSON(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_budgets_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_budgets_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_budgets'))
+    )
+    with op.batch_alter_table('budgets', schema=None) as batch_op:
+        batch_op.create_index('ix_budgets_component', ['component_id', 'position'], unique=False)
+        batch_op.create_index(batch_op.f('ix_budgets_space_id'), ['space_id'], unique=False)
+
     op.create_table('comments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('commentable_type', sa.String(length=32), nullable=False),
@@ -597,6 +620,7 @@ def upgrade() -> None:
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('depth', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('remote_participant_id', sa.Integer(), nullable=True),
     sa.Column('user_group_id', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('alignment', sa.String(length=10), nullable=True),
@@ -610,6 +634,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_comments_component_id_components'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_comments_deleted_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comments_parent_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['remote_participant_id'], ['remote_participants.id'], name=op.f('fk_comments_remote_participant_id_remote_participants'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_comments_space_id_spaces'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_group_id'], ['user_groups.id'], name=op.f('fk_comments_user_group_id_user_groups'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
@@ -619,6 +644,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_comments_commentable', ['commentable_type', 'commentable_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comments_component_id'), ['component_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comments_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_remote_participant_id'), ['remote_participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comments_space_id'), ['space_id'], unique=False)
 
     op.create_table('debates',
@@ -772,6 +798,103 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_search_documents_component_id'), ['component_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_search_documents_space_id'), ['space_id'], unique=False)
 
+    op.create_table('sortition_draws',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('proposals_component_id', sa.Integer(), nullable=True),
+    sa.Column('proposals_component_uri', sa.String(length=2048), nullable=False),
+    sa.Column('category', sa.String(length=100), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('seed_method', sa.String(length=16), nullable=False),
+    sa.Column('seed_source', sa.JSON(), nullable=False),
+    sa.Column('seed_source_url', sa.String(length=2048), nullable=False),
+    sa.Column('announced_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('announced_by', sa.Integer(), nullable=True),
+    sa.Column('draw_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('candidates', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('candidates_frozen_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seed_value', sa.Text(), nullable=True),
+    sa.Column('seed_normalised', sa.Text(), nullable=True),
+    sa.Column('seed', sa.String(length=64), nullable=True),
+    sa.Column('seed_entered_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seed_entered_by', sa.Integer(), nullable=True),
+    sa.Column('result', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('drawn_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['announced_by'], ['users.id'], name=op.f('fk_sortition_draws_announced_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_sortition_draws_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposals_component_id'], ['components.id'], name=op.f('fk_sortition_draws_proposals_component_id_components'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['seed_entered_by'], ['users.id'], name=op.f('fk_sortition_draws_seed_entered_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_sortition_draws_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sortition_draws'))
+    )
+    with op.batch_alter_table('sortition_draws', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sortition_draws_component_id'), ['component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sortition_draws_space_id'), ['space_id'], unique=False)
+
+    op.create_table('sortition_panels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('algorithm', sa.String(length=16), nullable=False),
+    sa.Column('seed', sa.Text(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('pool', sa.Integer(), nullable=False),
+    sa.Column('min_probability', sa.Float(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_sortition_panels_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_sortition_panels_created_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sortition_panels'))
+    )
+    with op.batch_alter_table('sortition_panels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sortition_panels_component_id'), ['component_id'], unique=False)
+
+    op.create_table('budget_ballots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('budget_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('participant_id', sa.Integer(), nullable=True),
+    sa.Column('checked_out_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('receipt', sa.String(length=64), nullable=True),
+    sa.Column('source_voter_id', sa.String(length=100), nullable=True),
+    sa.Column('source_fields', sa.JSON(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('user_id IS NULL OR participant_id IS NULL', name=op.f('ck_budget_ballots_one_voter')),
+    sa.ForeignKeyConstraint(['budget_id'], ['budgets.id'], name=op.f('fk_budget_ballots_budget_id_budgets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_budget_ballots_participant_id_remote_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_budget_ballots_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_budget_ballots')),
+    sa.UniqueConstraint('budget_id', 'participant_id', name='uq_budget_ballots_participant'),
+    sa.UniqueConstraint('budget_id', 'user_id', name='uq_budget_ballots_user')
+    )
+    with op.batch_alter_table('budget_ballots', schema=None) as batch_op:
+        batch_op.create_index('ix_budget_ballots_budget_receipt', ['budget_id', 'receipt'], unique=False)
+        batch_op.create_index(batch_op.f('ix_budget_ballots_user_id'), ['user_id'], unique=False)
+
+    op.create_table('budget_projects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('budget_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.JSON(), nullable=False),
+    sa.Column('description', sa.JSON(), nullable=False),
+    sa.Column('cost', node.db.base.ExactDecimal(length=40), nullable=False),
+    sa.Column('category', sa.String(length=100), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('proposal_ids', sa.JSON(), nullable=False),
+    sa.Column('feasibility', sa.String(length=16), nullable=False),
+    sa.Column('feasibility_reason', sa.Text(), nullable=False),
+    sa.Column('source_id', sa.String(length=100), nullable=True),
+    sa.Column('source_fields', sa.JSON(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['budget_id'], ['budgets.id'], name=op.f('fk_budget_projects_budget_id_budgets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_budget_projects'))
+    )
+    with op.batch_alter_table('budget_projects', schema=None) as batch_op:
+        batch_op.create_index('ix_budget_projects_budget', ['budget_id', 'position'], unique=False)
+
     op.create_table('comment_votes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('comment_id', sa.Integer(), nullable=False),
@@ -887,6 +1010,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_proposal_supports_participant_component', ['participant_id', 'component_id'], unique=False)
         batch_op.create_index('ix_proposal_supports_user_component', ['user_id', 'component_id'], unique=False)
 
+    op.create_table('budget_ballot_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ballot_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('points', node.db.base.ExactDecimal(length=40), nullable=True),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['ballot_id'], ['budget_ballots.id'], name=op.f('fk_budget_ballot_items_ballot_id_budget_ballots'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['budget_projects.id'], name=op.f('fk_budget_ballot_items_project_id_budget_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_budget_ballot_items')),
+    sa.UniqueConstraint('ballot_id', 'project_id', name=op.f('uq_budget_ballot_items_ballot_id'))
+    )
+    with op.batch_alter_table('budget_ballot_items', schema=None) as batch_op:
+        batch_op.create_index('ix_budget_ballot_items_project', ['project_id'], unique=False)
+
     op.create_table('proposal_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('proposal_id', sa.Integer(), nullable=False),
@@ -912,6 +1049,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('proposal_versions')
+    with op.batch_alter_table('budget_ballot_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_budget_ballot_items_project')
+
+    op.drop_table('budget_ballot_items')
     with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
         batch_op.drop_index('ix_proposal_supports_user_component')
         batch_op.drop_index('ix_proposal_supports_participant_component')
@@ -939,6 +1080,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comment_votes_user_id'))
 
     op.drop_table('comment_votes')
+    with op.batch_alter_table('budget_projects', schema=None) as batch_op:
+        batch_op.drop_index('ix_budget_projects_budget')
+
+    op.drop_table('budget_projects')
+    with op.batch_alter_table('budget_ballots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budget_ballots_user_id'))
+        batch_op.drop_index('ix_budget_ballots_budget_receipt')
+
+    op.drop_table('budget_ballots')
+    with op.batch_alter_table('sortition_panels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sortition_panels_component_id'))
+
+    op.drop_table('sortition_panels')
+    with op.batch_alter_table('sortition_draws', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sortition_draws_space_id'))
+        batch_op.drop_index(batch_op.f('ix_sortition_draws_component_id'))
+
+    op.drop_table('sortition_draws')
     with op.batch_alter_table('search_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_documents_space_id'))
         batch_op.drop_index(batch_op.f('ix_search_documents_component_id'))
@@ -978,12 +1137,18 @@ def downgrade() -> None:
     op.drop_table('debates')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comments_space_id'))
+        batch_op.drop_index(batch_op.f('ix_comments_remote_participant_id'))
         batch_op.drop_index(batch_op.f('ix_comments_parent_id'))
         batch_op.drop_index(batch_op.f('ix_comments_component_id'))
         batch_op.drop_index('ix_comments_commentable')
         batch_op.drop_index(batch_op.f('ix_comments_author_id'))
 
     op.drop_table('comments')
+    with op.batch_alter_table('budgets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_budgets_space_id'))
+        batch_op.drop_index('ix_budgets_component')
+
+    op.drop_table('budgets')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
