@@ -151,7 +151,7 @@ async def cmd_worker(args) -> int:
     return 0
 
 
-# Written in the demo's data directory once node.demo.federate_demo has run.
+# Written in the demo's data directory once node.demo_federation.federate_demo has run.
 DEMO_FEDERATED = "federated"
 LAN_NOTE = ("The nodes federate with each other over 127.0.0.1, so they run with allow_private_addresses = true\n"
             "and federation_mode = \"open\": LAN/test mode only. A public node keeps allow_private_addresses\n"
@@ -300,7 +300,8 @@ async def cmd_pb(args) -> int:
 
 
 async def cmd_demo(args) -> int:
-    from node.demo import DEMO_NODES, RunningDemoNode, federate_demo
+    from node.demo import DEMO_NODES
+    from node.demo_federation import RunningDemoNode, federate_demo
 
     data = Path(args.data)
     if args.reset and data.exists():
@@ -332,7 +333,7 @@ async def cmd_demo(args) -> int:
                 print(f"civicnode demo: the nodes could not federate ({exc}); they run unfederated and "
                       "the next start tries again.", file=sys.stderr)
             else:
-                (data / DEMO_FEDERATED).write_text("node.demo.federate_demo ran for these nodes.\n",
+                (data / DEMO_FEDERATED).write_text("node.demo_federation.federate_demo ran for these nodes.\n",
                                                    encoding="utf-8")
         # Listen for Ctrl-C and SIGTERM before saying "ready": a caller may stop us at once.
         stop = asyncio.Event()

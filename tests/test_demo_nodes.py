@@ -112,7 +112,7 @@ def test_the_demo_serves_three_nodes_that_can_federate(tmp_path):
         assert recount.returncode == 0 and report["ok"] and report["checked"] >= 10, recount.stdout[-2000:]
     finally:
         assert node.stop() == 0  # a clean shutdown on SIGTERM
-    assert (data / "federated").exists()  # node.demo.federate_demo ran once the nodes listened
+    assert (data / "federated").exists()  # node.demo_federation.federate_demo ran once the nodes listened
 
 
 def consecutive_free_ports(count: int = 3) -> int:
