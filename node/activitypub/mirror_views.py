@@ -70,13 +70,18 @@ async def remote_space(request: web.Request) -> web.Response:
                                                 not_hidden(REMOTE_SUBJECT, RemoteItem.id))
                                          .group_by(RemoteItem.in_reply_to))).all())
         partnership = await active_partnership(db, space.uri)
+        propose = None
+        if partnership is not None or space.federation_policy == "open":
+            from node.cohosting.proposals_home import propose_context  # co-hosted spaces only
+
+            propose = await propose_context(request, db, space, partnership)
         state = None
         if user is not None:
             state = await db.scalar(select(RemoteFollow.state).where(RemoteFollow.remote_space_id == space.id,
                                                                      RemoteFollow.user_id == user.id))
     done = DONE.get(request.query.get("done", ""))
     return render(request, "federation/space.html", {
-        "space": space, "follow_state": state, "replies": replies,
+        "space": space, "follow_state": state, "replies": replies, "propose": propose,
         "cohosting": conditions_labels(partnership.conditions) if partnership else None,
         "proposals": [i for i in items if i.kind == "proposal"], "debates": [i for i in items if i.kind == "debate"],
         "done": request[GETTEXT](done) if done else None})

@@ -102,8 +102,9 @@ class ParticipationRecord(Base):
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"),
                                                        index=True)
     actor_uri: Mapped[str] = mapped_column(String(URI), default="")
-    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal" or "comment"
-    object_uri: Mapped[str] = mapped_column(String(URI))  # what was supported or commented on
+    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal", "comment", "proposal" or "ballot"
+    # What was supported or commented on; for a proposal, the one created (else the space).
+    object_uri: Mapped[str] = mapped_column(String(URI))
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
     activity: Mapped[dict] = mapped_column(JSON)  # as received: proof and attestation included
     answer: Mapped[str] = mapped_column(String(16))  # "accepted" or "rejected"
@@ -148,10 +149,11 @@ class OutgoingParticipation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     space_uri: Mapped[str] = mapped_column(String(URI))
     object_uri: Mapped[str] = mapped_column(String(URI))
-    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal" or "comment"
+    # "support", "withdrawal", "comment", "proposal" (whose object_uri is the space) or "ballot" (the budget)
+    kind: Mapped[str] = mapped_column(String(16))
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
     activity: Mapped[dict] = mapped_column(JSON)  # as sent: a withdrawal embeds the support it undoes
-    # What the host made of it, named by its Accept (``result``): the published comment's id.
+    # What the host made of it, named by its Accept (``result``): the published comment's or proposal's id.
     result_uri: Mapped[str | None] = mapped_column(String(URI))
     answer: Mapped[str] = mapped_column(String(16), default="pending")  # ANSWERS
     reason: Mapped[str | None] = mapped_column(String(64))

@@ -26,6 +26,20 @@ REASONS = {
     "reply_too_deep": N_("Replies cannot be nested that deep there: reply to the comment it answers instead."),
     "reply_target_gone": N_("The comment you replied to was deleted or hidden on its node."),
     "comment_refused": N_("The host could not publish your comment as it was sent."),
+    # Ballots of a co-hosted budget (node.cohosting.ballots_host).
+    "voting_closed": N_("Voting is not open in this budget at the moment."),
+    "already_voted": N_("You have already voted in this budget: a ballot is final once it is cast."),
+    "ballot_invalid": N_("The host refused your ballot: it does not respect this budget's rules (its cost, the "
+                         "number of projects or points, or a project no longer on the ballot)."),
+    "budget_restricted": N_("This budget is for residents of some postal codes only: it takes no ballots from "
+                            "other nodes."),
+    # Proposals (node.cohosting.proposals_host).
+    "proposals_closed": N_("New proposals are not accepted in this consultation at the moment."),
+    "title_too_short": N_("The host found the title of your proposal too short."),
+    "title_too_long": N_("The host found the title of your proposal too long."),
+    "body_too_short": N_("The host found the text of your proposal too short."),
+    "body_too_long": N_("The host found the text of your proposal too long."),
+    "proposal_refused": N_("The host could not publish your proposal as it was sent."),
 }
 
 

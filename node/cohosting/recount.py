@@ -9,7 +9,8 @@ signed records, as anyone can, with no access to the host's database.
    node's Application actor, for this space, unexpired when received); a local resident's record
    carries the host node's proof. Keys are fetched from the actors' documents, so a key revoked
    since still verifies what it signed before its revocation. A partner resident's comment
-   (``Create{Note}``) is checked the same way, and counts nothing.
+   (``Create{Note}``) or proposal (``Create{Article}``) is checked the same way, and counts nothing.
+   A ballot in a budget (``Create{Ballot}``, published without its choices) is checked likewise.
 2. Replay the accepted records in order: a support adds the person to the proposal, a withdrawal
    removes them; a person is their actor URI.
 3. Apply each component's minimum supports per person, then count per proposal, per home node.
@@ -117,17 +118,45 @@ async def _check_attestation(keys: _Keys, item: dict, activity: dict, person: st
     await keys.check(attestation, node, ("Application",))
 
 
+CREATED = {"comment": "Note", "proposal": "Article"}  # record kind -> the object its Create holds
+
+
 async def _check_comment(keys: _Keys, item: dict, space: str) -> None:
-    """A partner resident's comment (node.cohosting.comments_host): counted nowhere, but evidence
-    like a support: their own signed Create{Note}, with their node's attestation."""
+    """A partner resident's comment (node.cohosting.comments_host) or proposal
+    (node.cohosting.proposals_host): counted nowhere, but evidence like a support: their own
+    signed Create{Note} or Create{Article}, with their node's attestation."""
+    kind = item.get("kind")
     activity = item.get("activity")
     if not isinstance(activity, dict) or "Create" not in types_of(activity):
-        raise ValueError("the comment record holds no Create")
+        raise ValueError(f"the {kind} record holds no Create")
     person = id_of(activity.get("actor"))
-    note = activity.get("object")
-    if not person or not isinstance(note, dict) or id_of(note.get("attributedTo")) != person:
-        raise ValueError("the comment record holds no Note of its actor")
+    created = activity.get("object")
+    if (not person or not isinstance(created, dict) or CREATED[kind] not in types_of(created)
+            or id_of(created.get("attributedTo")) != person):
+        raise ValueError(f"the {kind} record holds no {CREATED[kind]} of its actor")
     await keys.check(activity, person)
+    await _check_attestation(keys, item, activity, person, space)
+
+
+async def _check_ballot(keys: _Keys, item: dict, space: str) -> None:
+    """A partner resident's ballot in a budget (node.cohosting.ballots_host): published without
+    its choices and receipt (a ballot is secret), so counted nowhere here (the budget's public
+    ballot list is what a budgets recount starts from), but evidence of who voted: their own
+    signed Ballot naming a budget of this space, with their node's attestation."""
+    activity = item.get("activity")
+    if not isinstance(activity, dict) or "Create" not in types_of(activity):
+        raise ValueError("the ballot record holds no Create")
+    person = id_of(activity.get("actor"))
+    ballot = activity.get("object")
+    if (not person or not isinstance(ballot, dict) or "Ballot" not in types_of(ballot)
+            or id_of(ballot.get("attributedTo")) != person):
+        raise ValueError("the ballot record holds no Ballot of its actor")
+    budget = id_of(ballot.get("context")) or ""
+    if not budget.startswith(f"{space}/c/"):
+        raise ValueError(f"the ballot is for {budget!r}, not a budget of this space")
+    if "selection" in activity or "receipt" in activity:
+        raise ValueError("the ballot record publishes the voter's choices")
+    await keys.check(ballot, person)
     await _check_attestation(keys, item, activity, person, space)
 
 
@@ -210,7 +239,11 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
             if not isinstance(item, dict) or item.get("answer") != "accepted":
                 continue
             try:
-                if item.get("kind") == "comment":
+                if item.get("kind") == "ballot":
+                    await _check_ballot(keys, item, space_url)
+                    report.checked += 1
+                    continue
+                if item.get("kind") in CREATED:
                     await _check_comment(keys, item, space_url)
                     report.checked += 1
                     continue

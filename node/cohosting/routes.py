@@ -27,6 +27,11 @@ ROUTES = (
     (POST, "/following/{space_id}/items/{item_id}/take-part", "views", "take_part", "remote_take_part"),
     # Home side: a resident comments on a mirrored proposal (node.cohosting.comments_home).
     (POST, "/following/{space_id}/items/{item_id}/comment", "views", "comment", "remote_comment"),
+    # Home side: a resident proposes into a mirrored space (node.cohosting.proposals_home).
+    (POST, "/following/{space_id}/propose", "proposals_home", "propose", "remote_propose"),
+    # Home side: a resident votes in a budget of a co-hosted space (node.cohosting.ballots_home).
+    (GET, "/following/{space_id}/budgets", "ballots_views", "budgets", "remote_budgets"),
+    (POST, "/following/{space_id}/budgets/{number}/vote", "ballots_views", "vote", "remote_budget_vote"),
     # Host side: the space's public signed records (what `civicnode recount` reads).
     (GET, "/spaces/{slug}/records", "records", "records_collection", "space_records"),
     (GET, "/spaces/{slug}/records/head", "records", "records_head", "space_records_head"),
@@ -49,7 +54,9 @@ INBOX_HANDLERS = (
     ("Like", "host", "on_like"),
     ("Undo", "host", "on_undo"),             # Undo{Like}; Undo{Follow} is node.activitypub.follows'
     ("Create", "comments_host", "on_create"),  # Create{Note}: a partner's resident comments
-    ("Accept", "home", "on_accept"),         # the host's answer to a support or a comment
+    ("Create", "ballots_host", "on_create"),   # Create{Ballot}: a partner's resident votes in a budget
+    ("Create", "proposals_host", "on_create"),  # Create{Article}: a partner's resident proposes
+    ("Accept", "home", "on_accept"),         # the host's answer to a support, a comment or a proposal
     ("Reject", "home", "on_reject"),
     # Shared proposals (node.cohosting.shared), both sides.
     ("Offer", "shared", "on_offer"),

@@ -43,7 +43,7 @@ KEPT_HEADERS = ("Set-Cookie", "Allow", "Retry-After", "WWW-Authenticate", "Locat
 _ERROR_CLASSES = {
     400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
     404: web.HTTPNotFound, 409: web.HTTPConflict, 413: web.HTTPRequestEntityTooLarge,
-    422: web.HTTPUnprocessableEntity, 429: web.HTTPTooManyRequests,
+    422: web.HTTPUnprocessableEntity, 429: web.HTTPTooManyRequests, 502: web.HTTPBadGateway,
 }
 
 

@@ -108,6 +108,25 @@ async def cast_ballots(db, budget_id: int) -> list[tuple]:
     return [(b.id, b.receipt, b.source_voter_id, b.source_fields, items.get(b.id, [])) for b in ballots]
 
 
+async def turnout_by_node(db, budget_id: int, own_host: str) -> dict[str, int]:
+    """Cast ballots per home node: this node's residents under ``own_host``, partner nodes'
+    residents (cross-node ballots, node.cohosting.ballots_host) under theirs. Imported ballots
+    have no node and are not in it."""
+    from node.cohosting.models import RemoteParticipant
+
+    rows = await db.execute(
+        select(RemoteParticipant.home_host, func.count(Ballot.id))
+        .select_from(Ballot).outerjoin(RemoteParticipant, RemoteParticipant.id == Ballot.participant_id)
+        .where(Ballot.budget_id == budget_id, Ballot.checked_out_at.is_not(None),
+               (Ballot.user_id.is_not(None)) | (Ballot.participant_id.is_not(None)))
+        .group_by(RemoteParticipant.home_host))
+    found: dict[str, int] = {}
+    for host, n in rows.all():
+        found[host or own_host] = found.get(host or own_host, 0) + n
+    # This node first, then its partners by name.
+    return dict(sorted(found.items(), key=lambda item: (item[0] != own_host, item[0])))
+
+
 def build_election(budget: Budget, vote_type: str, rule: str, projects: list[BudgetProject],
                    keys: dict[int, str], ballots: list[tuple], *, with_unfeasible: bool = False) -> Election:
     meta = dict(budget.source["meta"]) if budget.imported else {}

@@ -26,6 +26,8 @@ ROUTES = (
     (("GET",), BASE + "/results", "views", "results", "budget_results"),
     (("GET",), BASE + "/results.json", "views", "results_json", "budget_results_json"),
     (("GET",), BASE + "/export.pb", "views", "export", "budget_export"),
+    # Read by partner nodes whose residents vote here (node.cohosting.ballots_home).
+    (("GET",), "/spaces/{slug}/budgets.json", "public", "space_budgets_json", "space_budgets_json"),
     (FORM, ADMIN, "admin", "budgets_admin", "admin_budgets"),
     (("POST",), ADMIN + "/import", "admin", "import_file", "admin_budgets_import"),
     (FORM, ADMIN + "/new", "admin", "budget_form", "admin_budget_new"),

@@ -406,9 +406,12 @@ class Cast:
     canonical: str
 
 
-async def check_and_store_ballot(db, budget: Budget, voter, choices: dict, *, base_url: str) -> Cast:
+async def check_and_store_ballot(db, budget: Budget, voter, choices: dict, *, base_url: str,
+                                 receipt: str | None = None) -> Cast:
     """Cast `voter`'s ballot (a local User, or a partner node's RemoteParticipant) with
     `choices` (project id -> points or None), replacing their basket if they have one.
+    `receipt`: given by a partner resident's home node, which drew the salt and keeps it with
+    the resident (node.cohosting.ballots_home); the Cast then has no salt nor canonical text.
 
     Checks, in the caller's transaction and before writing: the budget takes ballots, voting is
     open in the space's active phase, the voter has not voted yet, every choice is a project of
@@ -419,11 +422,14 @@ async def check_and_store_ballot(db, budget: Budget, voter, choices: dict, *, ba
     ballot = await _basket(db, budget, voter, ballot)
     await _replace_items(db, ballot, choices)
     space = await db.get(Space, budget.space_id)
-    salt = secrets.token_hex(16)
-    canonical = canonical_ballot(budget_uri(base_url, space.slug, budget), choices, salt)
+    salt = canonical = ""
+    if receipt is None:
+        salt = secrets.token_hex(16)
+        canonical = canonical_ballot(budget_uri(base_url, space.slug, budget), choices, salt)
+        receipt = receipt_of(canonical)
     # Conditional: of two concurrent checkouts of one basket, one finds it already cast.
     done = await db.execute(update(Ballot).where(Ballot.id == ballot.id, Ballot.checked_out_at.is_(None))
-                            .values(checked_out_at=utcnow(), receipt=receipt_of(canonical))
+                            .values(checked_out_at=utcnow(), receipt=receipt)
                             .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise refuse(ALREADY_VOTED, 409)

@@ -8,6 +8,7 @@ import json
 import shlex
 from decimal import Decimal
 from fractions import Fraction
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from babel.numbers import format_currency
@@ -365,9 +366,12 @@ async def _results(request: web.Request, *, wants_json: bool) -> web.Response:
         preview = _check_published(request, budget, state)
         projects = list((await service.projects_of(db, budget.id)).values())
         counted = await counting.count(request.app, db, budget, state["settings"], projects)
+        own_host = urlsplit(base_url(request)).netloc.lower()
+        by_node = await counting.turnout_by_node(db, budget.id, own_host)
     title = _title_picker(request)
     if wants_json:
-        return web.json_response(counting.as_json(counted, title), dumps=lambda v: json.dumps(v, ensure_ascii=False))
+        return web.json_response({**counting.as_json(counted, title), "turnout_by_node": by_node},
+                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
     money = money_formatter(request, budget.currency)
     rows = []
     for project in projects:
@@ -390,6 +394,7 @@ async def _results(request: web.Request, *, wants_json: bool) -> web.Response:
     return render(request, "components/budgets/results.html", {
         "space": space, "component": component, "budget": budget, "counted": counted, "rows": rows,
         "money": money, "preview": preview, "note": message(request, note) if note else None,
+        "by_node": by_node if any(host != own_host for host in by_node) else {},
         "share": money(share) if share is not None else None,
         "points": counted.vote_type in counting.POINTS_TYPES})
 

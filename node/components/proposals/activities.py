@@ -23,12 +23,13 @@ def proposal_url(base_url: str, space_slug: str, proposal_id: int) -> str:
 
 
 def proposal_to_article(proposal, version, *, base_url: str, space_slug: str, author_username: str | None,
-                        locale: str, counts_visible: bool) -> dict[str, Any]:
+                        locale: str, counts_visible: bool, author_uri: str | None = None) -> dict[str, Any]:
     """``proposal`` (models.Proposal) as published in ``version`` (its current ProposalVersion).
 
     ``counts_visible``: what ``settings.counts_visible(settings, phase_id, None)`` says for an
     anonymous reader; False keeps ``supportCount`` out of the document.
-    ``author_username`` None (account deleted): attributed to the space's Group."""
+    ``author_username`` None (account deleted): attributed to the space's Group.
+    ``author_uri``: the actor of a partner node's resident who wrote it from their node."""
     article_id = proposal_url(base_url, space_slug, proposal.id)
     group = group_id(base_url, space_slug)
     content = str(render_text(version.body))
@@ -37,7 +38,7 @@ def proposal_to_article(proposal, version, *, base_url: str, space_slug: str, au
         "@context": document_context(),
         "id": article_id,
         "type": "Article",
-        "attributedTo": user_id(base_url, author_username) if author_username else group,
+        "attributedTo": user_id(base_url, author_username) if author_username else author_uri or group,
         "audience": group,
         "name": version.title,
         "content": content,

@@ -38,7 +38,9 @@ def proposal_json(proposal: Proposal, author: User | None, version: ProposalVers
         "title": proposal.title, "body": proposal.body, "category": proposal.category,
         "address": proposal.address, "state": proposal.state, "answer": proposal.answer,
         "answered_at": _iso(proposal.answered_at), "created_at": _iso(proposal.created_at),
-        "author": author_uri(base, author.username) if author else None,
+        # A partner node's resident who wrote it from their node: their actor there.
+        "author": author_uri(base, author.username) if author
+        else (proposal.origin_author_uri if proposal.remote_participant_id else None),
         "user_group": group_json(group.nickname, group.name) if group else None,
         "version": proposal.version_number, "fingerprint": version.fingerprint,
         "comments_count": proposal.comments_count,

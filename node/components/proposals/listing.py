@@ -12,6 +12,7 @@ from functools import lru_cache
 from sqlalchemy import Integer, bindparam, exists, func, select
 
 from node.accounts.models import User
+from node.cohosting.models import RemoteParticipant
 from node.components.proposals.models import STATES, Proposal, Support
 from node.groups.models import UserGroup
 from node.moderation.models import Moderation
@@ -99,7 +100,10 @@ COLUMNS = (Proposal.id, Proposal.title, func.substr(Proposal.body, 1, EXCERPT + 
            Proposal.category, Proposal.address, Proposal.state, Proposal.created_at, Proposal.support_count,
            Proposal.comments_count, Proposal.author_id, User.nickname.label("author_nickname"),
            User.username.label("author_username"), UserGroup.nickname.label("group_nickname"),
-           UserGroup.name.label("group_name"), Proposal.origin_uri)
+           UserGroup.name.label("group_name"), Proposal.origin_uri,
+           # A partner node's resident's proposal: part of the row, hence of its card's key.
+           RemoteParticipant.actor_uri.label("remote_actor"), RemoteParticipant.display_name.label("remote_name"),
+           RemoteParticipant.home_host.label("remote_host"))
 ORDERS = {
     "recent": (Proposal.created_at.desc(), Proposal.id.desc()),
     "most_supported": (Proposal.support_count.desc(), Proposal.id.desc()),
@@ -114,7 +118,8 @@ def _rows_query(logged_in: bool):
         columns = (*COLUMNS, exists().where(Support.proposal_id == Proposal.id, Support.user_id == _VIEWER)
                    .label("supported"))
     return (select(*columns).select_from(Proposal).outerjoin(User, User.id == Proposal.author_id)
-            .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id))
+            .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id)
+            .outerjoin(RemoteParticipant, RemoteParticipant.id == Proposal.remote_participant_id))
 
 
 @lru_cache(maxsize=256)

@@ -33,6 +33,10 @@ class Proposal(Base):
     # id there and its author's actor there; None for proposals written here.
     origin_uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
     origin_author_uri: Mapped[str | None] = mapped_column(String(2048))
+    # Written by a partner node's resident from their own node (node.cohosting.proposals_host):
+    # author_id is None, origin_author_uri their actor; shown as "Name (their node)".
+    remote_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remote_participants.id", ondelete="SET NULL"), index=True)
     # Published on behalf of this verified group (node.groups); the author stays the person.
     user_group_id: Mapped[int | None] = mapped_column(ForeignKey("user_groups.id", ondelete="SET NULL"))
     # The current published text; every published text is also a ProposalVersion row.

@@ -9,6 +9,7 @@ from node.accounts.models import User
 from node.activitypub.follows import Position, after_position, register_snapshot
 from node.components.comments import publish as _comments  # noqa: F401  (its comments federate too)
 from node.activitypub.publisher import Publication, PublishContext, register_publisher
+from node.cohosting.models import RemoteParticipant
 from node.components.proposals.activities import proposal_to_article
 from node.components.proposals.models import Proposal, ProposalVersion
 from node.moderation.visibility import not_hidden
@@ -21,10 +22,13 @@ UPDATED = ("proposal.edited", "proposal.answered", "proposal.withdrawn", "propos
 
 
 def _query():
-    return (select(Proposal, ProposalVersion, User.username, Space, Component)
+    # A partner node's resident's proposal (node.cohosting.proposals_host) is attributed to their
+    # own actor; the Create around it is the Group's, as for their comments.
+    return (select(Proposal, ProposalVersion, User.username, Space, Component, RemoteParticipant.actor_uri)
             .join(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
                                         ProposalVersion.number == Proposal.version_number))
             .outerjoin(User, User.id == Proposal.author_id)
+            .outerjoin(RemoteParticipant, RemoteParticipant.id == Proposal.remote_participant_id)
             .join(Space, Space.id == Proposal.space_id)
             .join(Component, Component.id == Proposal.component_id)
             .where(Space.published.is_(True), Component.published.is_(True)))
@@ -36,9 +40,10 @@ async def _counts_shown(db, space: Space, component: Component) -> bool:
 
 
 def _publication(kind: str, row, ctx: PublishContext, shown: bool) -> Publication:
-    proposal, version, username, space, _component = row
+    proposal, version, username, space, _component, remote_actor = row
     article = proposal_to_article(proposal, version, base_url=ctx.base_url, space_slug=space.slug,
-                                  author_username=username, locale=ctx.locale, counts_visible=shown)
+                                  author_username=username, locale=ctx.locale, counts_visible=shown,
+                                  author_uri=remote_actor)
     return Publication(kind, article, space.id, space.slug, proposal.author_id if username else None, username)
 
 

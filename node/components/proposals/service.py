@@ -110,25 +110,37 @@ async def similar_titles(db, component_id: int, title: str, exclude_id: int | No
     return [found[i] for i in ids if i in found]
 
 
+CREATION_CLOSED = N_("New proposals are not accepted in this component at the moment.")
+
+
 async def create_proposal(db, *, space, component, author, values: dict, base_url: str,
-                          on_behalf_of=None) -> Proposal:
+                          on_behalf_of=None, remote_participant=None) -> Proposal:
     """`on_behalf_of`: the id of a verified group the author belongs to (node.groups), or None.
-    The author stays the person: the group is not part of the fingerprinted version."""
+    The author stays the person: the group is not part of the fingerprinted version.
+    `remote_participant`: a partner node's resident (node.cohosting.models.RemoteParticipant)
+    writing from their node, with `author` None; their actor URI is the version's author."""
+    if (author is None) == (remote_participant is None):
+        raise ValueError("a proposal has exactly one author: a local user or a remote participant")
     settings = settings_of(component)
     if not settings["creation_enabled"]:
-        raise refuse(N_("New proposals are not accepted in this component at the moment."), 403)
+        raise refuse(CREATION_CLOSED, 403)
     data = check_text(values, settings)
-    try:
-        user_group_id = await acting_group_id(db, author, on_behalf_of)
-    except ActingRefused as exc:
-        raise refuse(exc.message, exc.status) from None
+    user_group_id = None
+    if author is not None:
+        try:
+            user_group_id = await acting_group_id(db, author, on_behalf_of)
+        except ActingRefused as exc:
+            raise refuse(exc.message, exc.status) from None
     created = now_seconds()
-    proposal = Proposal(component_id=component.id, space_id=space.id, author_id=author.id,
-                        user_group_id=user_group_id,
+    remote_uri = remote_participant.actor_uri if remote_participant is not None else None
+    proposal = Proposal(component_id=component.id, space_id=space.id, author_id=author.id if author else None,
+                        user_group_id=user_group_id, origin_author_uri=remote_uri,
+                        remote_participant_id=remote_participant.id if remote_participant is not None else None,
                         state="not_answered", support_count=0, comments_count=0, created_at=created)
     await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
-                      author_username=author.username, created_at=created, **data)
-    await record_proposal_event(db, "proposal.created", proposal, actor_id=author.id)
+                      author_username=author.username if author else None, author=remote_uri,
+                      created_at=created, **data)
+    await record_proposal_event(db, "proposal.created", proposal, actor_id=author.id if author else None)
     return proposal
 
 

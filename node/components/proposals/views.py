@@ -23,6 +23,7 @@ from node.components.proposals.service import can_edit, edit_deadline
 from node.components.proposals.settings import counts_visible, settings_of, supports_open
 from node.activitypub.outbox import host_of
 from node.cohosting.counts import informal_counts, supports_by_origin
+from node.cohosting.models import RemoteParticipant
 from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
 from node.permissions.web import notice, public_requirements, request_decisions
@@ -83,11 +84,14 @@ async def show(request: web.Request) -> web.Response:
                    ).get(proposal.id) if counts_shown and space.federation_policy != "local" else None
         informal = (await informal_counts(db, [proposal.id])).get(proposal.id) \
             if counts_shown and space.federation_policy == "open" else None
+        # Written by a partner node's resident from their node (node.cohosting.proposals_host).
+        remote_author = await db.get(RemoteParticipant, proposal.remote_participant_id) \
+            if proposal.remote_participant_id else None
     # After the page's session is closed: a section may open its own (two at once per request
     # would starve the pool under concurrent requests).
     sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
     return render(request, "components/proposals/show.html", {
-        "origins": origins, "informal": informal,
+        "origins": origins, "informal": informal, "remote_author": remote_author,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
         "amendments": amendments, "my_support": mine, "given": given,

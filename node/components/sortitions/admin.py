@@ -62,13 +62,18 @@ async def announce(request: web.Request) -> web.Response:
     if request.method == "POST":
         form = await request.post()
         fields = {"title": translated(form, "title"), "seed_source": translated(form, "seed_source"),
-                  **{name: form.get(name) for name in ("source", "count", "draw_at", "seed_source_url")}}
+                  **{name: form.get(name) for name in ("source", "count", "draw_at", "seed_source_url",
+                                                       "seed_method", "reveal_deadline")}}
         try:
             # Loaded again in the transaction; the page's copies stay usable if it rolls back.
             async with request.app[DB].begin() as db:
                 fresh_space, fresh_component = await load_sortitions(request, db)
                 draw = await service.announce_draw(db, fresh_space, fresh_component, fields, user=user,
                                                    base_url=request.app[SETTINGS].base_url)
+            if draw.seed_method == "commit-reveal":  # the host reveals its own secret at the draw time
+                from node.components.sortitions import reveal_timer
+
+                reveal_timer.schedule(request.app, draw.draw_at)
             raise redirect(request, "admin_sortition_draw", "announced", space_id=space.id,
                            component_id=component.id, draw_id=draw.id)
         except service.DrawError as exc:
@@ -100,6 +105,10 @@ async def manage(request: web.Request) -> web.Response:
         space, component = await load_sortitions(request, db)
         draw = await _load_draw(request, db, component)
         await service.freeze_if_due(db, draw, base_url=base_url, slug=space.slug)
+        if draw.seed_method == "commit-reveal":
+            from node.components.sortitions import commit_reveal
+
+            await commit_reveal.at_draw_time(request.app, db, draw, slug=space.slug)
         source = await db.get(Component, draw.proposals_component_id) if draw.proposals_component_id else None
     general = errors.pop("_", None)
     return render(request, "components/sortitions/admin_draw.html", {

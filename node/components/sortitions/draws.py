@@ -24,6 +24,9 @@ MAX_COUNT = 1000
 LIMITS = {"title": 200, "seed_source": 2000}
 # How far ahead a draw may be announced.
 MAX_AHEAD = timedelta(days=3 * 366)
+# Commit-reveal: how long after the draw time the nodes have to reveal, by default and at most.
+REVEAL_WINDOW = timedelta(hours=1)
+MAX_REVEAL_WINDOW = timedelta(days=7)
 
 
 class DrawError(Exception):
@@ -59,7 +62,9 @@ def draw_uri(base_url: str, slug: str, component_id: int, draw_id: int) -> str:
 def status_of(draw: Draw, moment: datetime | None = None) -> str:
     if draw.drawn_at is not None:
         return "drawn"
-    return "waiting_for_seed" if (moment or now()) >= draw.draw_at else "announced"
+    if (moment or now()) < draw.draw_at:
+        return "announced"
+    return "waiting_for_reveals" if draw.seed_method == "commit-reveal" else "waiting_for_seed"
 
 
 async def proposal_sources(db, space_id: int) -> list[tuple[Component, list[str]]]:
@@ -92,17 +97,27 @@ def parse_datetime(text, errors: dict, field: str = "draw_at") -> datetime | Non
 
 async def announce_draw(db, space: Space, component: Component, values: dict, *, user, base_url: str) -> Draw:
     """values: title and seed_source ({lang: text}), source ("<component id>" or "<component
-    id>:<category>"), count, draw_at, seed_source_url."""
+    id>:<category>"), count, draw_at, seed_source_url, seed_method ("external" or
+    "commit-reveal") and, for commit-reveal, reveal_deadline."""
+    from node.components.sortitions import commit_reveal
+
     errors: dict = {}
     moment = now()
     if not (space.published and component.published):
         raise DrawError({"_": N_("Publish the space and this component first: a draw must be announced "
                                  "publicly before it takes place.")}, 409)
+    method = str(values.get("seed_method") or "external")
+    if method not in ("external", commit_reveal.METHOD):
+        raise DrawError({"seed_method": N_("Choose where the draw's seed comes from among the options offered.")})
+    partners = await commit_reveal.active_partners(db, space.id) if method == commit_reveal.METHOD else []
+    if method == commit_reveal.METHOD and not partners:
+        raise DrawError({"seed_method": N_("A seed drawn among nodes needs at least one active partner node of "
+                                           "this space: invite partner nodes first, or use a public value.")}, 409)
     title = clean_translated(values.get("title"))
     seed_source = clean_translated(values.get("seed_source"))
     if not title:
         errors["title"] = N_("Give the draw a title.")
-    if not seed_source:
+    if not seed_source and method == "external":
         errors["seed_source"] = N_("Name the public value the draw will use, where and when it will be "
                                    "published, and how it will be written.")
     check_lengths(errors, "title", title, LIMITS["title"])
@@ -121,19 +136,33 @@ async def announce_draw(db, space: Space, component: Component, values: dict, *,
         errors["draw_at"] = N_("The draw must be announced before it takes place: choose a time in the future.")
     elif draw_at is not None and draw_at > moment + MAX_AHEAD:
         errors["draw_at"] = N_("Choose a time within the next three years.")
+    reveal_deadline = None
+    if method == commit_reveal.METHOD and draw_at is not None and "draw_at" not in errors:
+        if str(values.get("reveal_deadline") or "").strip():
+            reveal_deadline = parse_datetime(values.get("reveal_deadline"), errors, "reveal_deadline")
+        else:
+            reveal_deadline = draw_at + REVEAL_WINDOW
+        if reveal_deadline is not None and not draw_at < reveal_deadline <= draw_at + MAX_REVEAL_WINDOW:
+            errors["reveal_deadline"] = N_("The reveal deadline must be after the draw time, within seven days.")
     source = await _source(db, space, str(values.get("source") or ""), errors)
     if errors:
         raise DrawError(errors)
     proposals, category = source
     draw = Draw(component_id=component.id, space_id=space.id, title=title, seed_source=seed_source,
-                seed_source_url=url, seed_method="external", count=count, draw_at=draw_at,
+                seed_source_url=url, seed_method=method, count=count, draw_at=draw_at,
                 proposals_component_id=proposals.id, category=category,
                 proposals_component_uri=component_uri(base_url, space.slug, proposals.id),
                 announced_at=moment, announced_by=user.id)
+    if method == commit_reveal.METHOD:
+        # The node's own actor and its partners', as they stand now: nodes joining later take no part.
+        draw.participants = sorted([f"{base_url}/actor", *(p.node_uri for p in partners)])
+        draw.commit_deadline, draw.reveal_deadline = draw_at, reveal_deadline
     db.add(draw)
     await db.flush()
+    if method == commit_reveal.METHOD:
+        await commit_reveal.start(db, draw, space, partners, base_url=base_url)
     await log_action(db, user, "sortition.draw_announced", subject_type="sortition_draw", subject_id=draw.id,
-                     data={"draw_at": iso(draw_at), "count": count, "category": category,
+                     data={"draw_at": iso(draw_at), "count": count, "category": category, "seed_method": method,
                            "proposals_component_id": proposals.id})
     return draw
 
@@ -211,6 +240,9 @@ async def freeze_if_due(db, draw: Draw, *, base_url: str, slug: str) -> bool:
 async def enter_seed(db, draw: Draw, value: str, *, user, base_url: str, slug: str) -> Draw:
     """Type in the third party's value after the draw time: the seed and the result follow from
     it and from the frozen candidates. Allowed once."""
+    if draw.seed_method != "external":
+        raise DrawError({"_": N_("This draw's seed comes from the participating nodes: there is no value to "
+                                 "type in.")}, 409)
     if draw.seed_entered_at is not None:
         raise DrawError({"_": N_("This draw has already taken place: its value and result can no longer "
                                  "change.")}, 409)
@@ -241,9 +273,10 @@ async def enter_seed(db, draw: Draw, value: str, *, user, base_url: str, slug: s
     return draw
 
 
-def draw_document(draw: Draw, *, base_url: str, slug: str) -> dict:
-    """The public JSON of a draw: everything needed to re-run it (docs/SORTITION.md)."""
-    return {
+def draw_document(draw: Draw, *, base_url: str, slug: str, commitments=None) -> dict:
+    """The public JSON of a draw: everything needed to re-run it (docs/SORTITION.md).
+    ``commitments``: the DrawCommitment rows of a commit-reveal draw."""
+    document = {
         "type": "SortitionDraw",
         "spec": algorithm.SPEC,
         "id": draw_uri(base_url, slug, draw.component_id, draw.id),
@@ -265,6 +298,11 @@ def draw_document(draw: Draw, *, base_url: str, slug: str) -> dict:
         "seed_entered_at": iso(draw.seed_entered_at),
         "result": draw.result,
     }
+    if draw.seed_method == "commit-reveal":
+        from node.components.sortitions.commit_reveal import document_fields
+
+        document.update(document_fields(draw, commitments or []))
+    return document
 
 
 async def list_draws(db, component_id: int) -> list[Draw]:

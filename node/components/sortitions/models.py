@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.base import Base, Translated, UTCDateTime, utcnow
@@ -28,7 +28,15 @@ class Draw(Base):
     category: Mapped[str] = mapped_column(String(100), default="")
     count: Mapped[int] = mapped_column(Integer)
     # "external": a value a third party publishes after draw_at, typed in by an administrator.
+    # "commit-reveal": the hash of secrets committed before draw_at by the participating nodes
+    # (node.components.sortitions.commit_reveal).
     seed_method: Mapped[str] = mapped_column(String(16), default="external")
+    # commit-reveal only: the participating node actors (the host's first), fixed at announcement.
+    participants: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    commit_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reveal_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the host asked the partners for their reveals (once, at the first step after draw_at).
+    reveals_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     seed_source: Mapped[dict] = mapped_column(Translated)
     seed_source_url: Mapped[str] = mapped_column(String(2048), default="")
     announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -45,6 +53,39 @@ class Draw(Base):
     # Candidate ids in the order drawn.
     result: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DrawCommitment(Base):
+    """Host side of a commit-reveal draw: one participant's commitment, then its reveal once it
+    matched. Both are written once (conditional updates)."""
+
+    __tablename__ = "sortition_draw_commitments"
+    __table_args__ = (UniqueConstraint("draw_id", "node_uri"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("sortition_draws.id", ondelete="CASCADE"), index=True)
+    node_uri: Mapped[str] = mapped_column(String(2048))
+    commitment: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reveal: Mapped[str | None] = mapped_column(String(64))
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DrawSecret(Base):
+    """Participant side (the host included): the secret this node committed to, kept until the
+    draw time, then revealed to the host. Never published before that."""
+
+    __tablename__ = "sortition_draw_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    host_node_uri: Mapped[str] = mapped_column(String(2048))
+    # Empty for the host's own draws: its reveal is written directly.
+    host_inbox: Mapped[str] = mapped_column(String(2048), default="")
+    secret: Mapped[str] = mapped_column(String(64))
+    draw_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PanelSelection(Base):

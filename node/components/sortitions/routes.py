@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node.activitypub.inbox import register_inbox_handler
 from node.web.cache import cache_routes
 from node.web.lazy import lazy
 
 VIEWS = "node.components.sortitions.views"
 ADMIN = "node.components.sortitions.admin"
 PANELS = "node.components.sortitions.panel_admin"
+SEEDS = "node.components.sortitions.commit_reveal"
+# Seeds drawn among nodes (docs/FEDERATION.md, "Draw seeds"): (activity type, handler).
+INBOX_HANDLERS = (
+    ("DrawSeedRequest", "on_request"),              # partner side
+    ("DrawSeedRevealRequest", "on_reveal_request"),  # partner side
+    ("DrawSeedCommit", "on_commit"),                # host side
+    ("DrawSeedReveal", "on_reveal"),                # host side
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -34,3 +43,8 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(admin + "/panels/{panel_id:\\d{1,9}}", lazy(PANELS, "panel_result"), name="admin_sortition_panel")
     router.add_get(admin + "/panels/{panel_id:\\d{1,9}}.json", lazy(PANELS, "panel_json"),
                    name="admin_sortition_panel_json")
+    for activity_type, handler in INBOX_HANDLERS:
+        register_inbox_handler(app, activity_type, lazy(SEEDS, handler))
+    from node.components.sortitions import reveal_timer
+
+    reveal_timer.setup(app)

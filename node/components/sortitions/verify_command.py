@@ -8,8 +8,8 @@ from node import __version__
 
 
 async def run_verify(url: str, *, allow_private: bool = False, as_json: bool = False) -> int:
-    """Exit 0 when the published seed and result follow from the published value and
-    candidates; 1 when they do not (each problem on its own line); 2 when there is nothing to
+    """Exit 0 when the published seed and result follow from the published value (or the
+    nodes' reveals, each checked against its commitment) and candidates; 1 when they do not (each problem on its own line); 2 when there is nothing to
     check (unreadable, not a draw, not drawn yet)."""
     from federation.fetch import FetchError, SafeFetcher
     from node.components.sortitions.draw import check_document
@@ -41,8 +41,13 @@ async def run_verify(url: str, *, allow_private: bool = False, as_json: bool = F
                           "expected": expected, "published": document.get("result")}, indent=2, sort_keys=True))
     else:
         candidates = document.get("candidates") or []
+        if isinstance(document.get("participants"), list):
+            source = (f"reveals of {len(document['participants'])} nodes"
+                      + (f" ({len(document.get('missing') or [])} missing)" if document.get("missing") else ""))
+        else:
+            source = f"value {document.get('seed_value')!r}"
         print(f"{document.get('id')}: {len(candidates)} candidates, {document.get('count')} to draw, "
-              f"value {document.get('seed_value')!r}, seed {document.get('seed')}")
+              f"{source}, seed {document.get('seed')}")
         for problem in problems:
             print(f"MISMATCH {problem}")
         print("OK: the published result is the one its published inputs give" if not problems else

@@ -57,16 +57,23 @@ async def _current(request: web.Request):
     async with request.app[DB].begin() as db:
         space, component, draw = await _load(request, db)
         await service.freeze_if_due(db, draw, base_url=base_url, slug=space.slug)
+        commitments = None
+        if draw.seed_method == "commit-reveal":
+            from node.components.sortitions import commit_reveal
+
+            await commit_reveal.at_draw_time(request.app, db, draw, slug=space.slug)
+            commitments = await commit_reveal.commitments_of(db, draw)
         preview = None
         if draw.candidates_frozen_at is None:
             # Not final: what the draw would take if its time were now, so anyone can watch.
             preview = await service.candidates_at(db, draw, service.now(), base_url=base_url, slug=space.slug)
         source = await db.get(Component, draw.proposals_component_id) if draw.proposals_component_id else None
-    return space, component, draw, preview, source
+    return space, component, draw, preview, source, commitments
 
 
-def _json(request: web.Request, space, draw) -> web.Response:
-    document = service.draw_document(draw, base_url=request.app[SETTINGS].base_url, slug=space.slug)
+def _json(request: web.Request, space, draw, commitments) -> web.Response:
+    document = service.draw_document(draw, base_url=request.app[SETTINGS].base_url, slug=space.slug,
+                                     commitments=commitments)
     response = web.json_response(document, dumps=_dumps)
     response.headers["Vary"] = "Accept"
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public document anyone may check
@@ -78,18 +85,20 @@ def _dumps(value) -> str:
 
 
 async def show(request: web.Request) -> web.Response:
-    space, component, draw, preview, source = await _current(request)
+    space, component, draw, preview, source, commitments = await _current(request)
     if _wants_json(request):
-        return _json(request, space, draw)
+        return _json(request, space, draw, commitments)
     titles = {c["id"]: c["title"] for c in draw.candidates or []}
     url = str(request.app.router["sortition_draw"].url_for(
         slug=space.slug, component_id=str(component.id), draw_id=str(draw.id)))
     return render(request, "components/sortitions/draw.html", {
         "space": space, "component": component, "draw": draw, "status": service.status_of(draw),
         "preview": preview, "source": source, "titles": titles, "is_admin": _is_admin(request),
+        "seeds": service.draw_document(draw, base_url=request.app[SETTINGS].base_url, slug=space.slug,
+                                       commitments=commitments) if commitments is not None else None,
         "public_url": request.app[SETTINGS].base_url + url})
 
 
 async def show_json(request: web.Request) -> web.Response:
-    space, _component, draw, _preview, _source = await _current(request)
-    return _json(request, space, draw)
+    space, _component, draw, _preview, _source, commitments = await _current(request)
+    return _json(request, space, draw, commitments)

@@ -158,6 +158,18 @@ def upgrade() -> None:
     with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_remote_spaces_host'), ['host'], unique=False)
 
+    op.create_table('sortition_draw_secrets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draw_uri', sa.String(length=2048), nullable=False),
+    sa.Column('host_node_uri', sa.String(length=2048), nullable=False),
+    sa.Column('host_inbox', sa.String(length=2048), nullable=False),
+    sa.Column('secret', sa.String(length=64), nullable=False),
+    sa.Column('draw_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revealed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sortition_draw_secrets')),
+    sa.UniqueConstraint('draw_uri', name=op.f('uq_sortition_draw_secrets_draw_uri'))
+    )
     op.create_table('spaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -741,6 +753,7 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('origin_uri', sa.String(length=2048), nullable=True),
     sa.Column('origin_author_uri', sa.String(length=2048), nullable=True),
+    sa.Column('remote_participant_id', sa.Integer(), nullable=True),
     sa.Column('user_group_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
@@ -756,6 +769,7 @@ def upgrade() -> None:
     sa.Column('comments_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposals_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['component_id'], ['components.id'], name=op.f('fk_proposals_component_id_components'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['remote_participant_id'], ['remote_participants.id'], name=op.f('fk_proposals_remote_participant_id_remote_participants'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_proposals_space_id_spaces'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_group_id'], ['user_groups.id'], name=op.f('fk_proposals_user_group_id_user_groups'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals')),
@@ -767,6 +781,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_proposals_component_created', ['component_id', 'created_at'], unique=False)
         batch_op.create_index('ix_proposals_component_state', ['component_id', 'state'], unique=False)
         batch_op.create_index('ix_proposals_component_supports', ['component_id', 'support_count'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proposals_remote_participant_id'), ['remote_participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_space_id'), ['space_id'], unique=False)
 
     op.create_table('published_events',
@@ -808,6 +823,10 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=100), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('seed_method', sa.String(length=16), nullable=False),
+    sa.Column('participants', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('commit_deadline', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reveal_deadline', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reveals_requested_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('seed_source', sa.JSON(), nullable=False),
     sa.Column('seed_source_url', sa.String(length=2048), nullable=False),
     sa.Column('announced_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -1010,6 +1029,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_proposal_supports_participant_component', ['participant_id', 'component_id'], unique=False)
         batch_op.create_index('ix_proposal_supports_user_component', ['user_id', 'component_id'], unique=False)
 
+    op.create_table('sortition_draw_commitments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draw_id', sa.Integer(), nullable=False),
+    sa.Column('node_uri', sa.String(length=2048), nullable=False),
+    sa.Column('commitment', sa.String(length=64), nullable=False),
+    sa.Column('committed_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reveal', sa.String(length=64), nullable=True),
+    sa.Column('revealed_at', node.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['draw_id'], ['sortition_draws.id'], name=op.f('fk_sortition_draw_commitments_draw_id_sortition_draws'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sortition_draw_commitments')),
+    sa.UniqueConstraint('draw_id', 'node_uri', name=op.f('uq_sortition_draw_commitments_draw_id'))
+    )
+    with op.batch_alter_table('sortition_draw_commitments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sortition_draw_commitments_draw_id'), ['draw_id'], unique=False)
+
     op.create_table('budget_ballot_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ballot_id', sa.Integer(), nullable=False),
@@ -1053,6 +1087,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_budget_ballot_items_project')
 
     op.drop_table('budget_ballot_items')
+    with op.batch_alter_table('sortition_draw_commitments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sortition_draw_commitments_draw_id'))
+
+    op.drop_table('sortition_draw_commitments')
     with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
         batch_op.drop_index('ix_proposal_supports_user_component')
         batch_op.drop_index('ix_proposal_supports_participant_component')
@@ -1106,6 +1144,7 @@ def downgrade() -> None:
     op.drop_table('published_events')
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposals_space_id'))
+        batch_op.drop_index(batch_op.f('ix_proposals_remote_participant_id'))
         batch_op.drop_index('ix_proposals_component_supports')
         batch_op.drop_index('ix_proposals_component_state')
         batch_op.drop_index('ix_proposals_component_created')
@@ -1249,6 +1288,7 @@ def downgrade() -> None:
     op.drop_table('witnessed_heads')
     op.drop_table('users')
     op.drop_table('spaces')
+    op.drop_table('sortition_draw_secrets')
     with op.batch_alter_table('remote_spaces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remote_spaces_host'))
 
