@@ -116,7 +116,10 @@ class InboxPipeline:
 
     def register(self, activity_type: str, handler: Handler) -> None:
         """Handlers of one type run in registration order; each decides whether the activity is
-        its business (e.g. by the object's type)."""
+        its business (e.g. by the object's type). A handler may have an ``accepts(activity)``
+        attribute, a cheap test run before anything else: an activity no handler accepts is
+        stored as ``ignored`` at once, with no dispatch (most Creates a node receives are
+        ordinary posts that no component wants)."""
         self.handlers.setdefault(activity_type, []).append(handler)
 
     async def process(self, method: str, target: str, headers: Mapping[str, str], body: bytes, *,
@@ -154,7 +157,7 @@ class InboxPipeline:
         self._check_origins(activity, activity_id, actor_id, kinds)
         if "Announce" in kinds:
             await self._announced_object(activity, actor_id)
-        handlers = [h for kind in kinds for h in self.handlers.get(kind, ())]
+        handlers = [h for kind in kinds for h in self.handlers.get(kind, ()) if _accepts(h, activity)]
         received = Received(activity_id, actor_id, kinds[0], activity, key_id,
                             "received" if handlers else "ignored")
         if not await self.store(received, context):
@@ -311,6 +314,11 @@ class InboxPipeline:
                                                       "the node's administrators can see why", activity_id)
         await self.finish(activity_id, "processed", None)
         return InboxResult(202, "accepted", "Accepted", activity_id)
+
+
+def _accepts(handler: Any, activity: dict) -> bool:
+    accepts = getattr(handler, "accepts", None)
+    return accepts is None or bool(accepts(activity))
 
 
 def _check_shape(document: Any, limits: InboxLimits) -> None:

@@ -246,4 +246,5 @@ async def test_refusals_come_back_with_their_reason_and_articles_without_attesta
             received = await db.scalar(select(InboxActivity.status).where(InboxActivity.activity_id == plain))
         # Refusals after the attestation held are kept as records; the forged one names nobody.
         assert kept == ["not_partner", "title_too_short", "title_too_long", "proposals_closed"]
-        assert plain not in answered and received == "processed"
+        # Not attested: stored as "ignored", no handler even dispatched (node.cohosting.routes).
+        assert plain not in answered and received == "ignored"

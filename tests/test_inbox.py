@@ -87,6 +87,24 @@ async def test_unknown_types_are_accepted_stored_as_ignored_and_not_dispatched(t
         assert row.status == "ignored" and node.calls == []
 
 
+async def test_handlers_whose_test_refuses_an_activity_are_not_dispatched(tmp_path, database_url):
+    async with remote_server(alice=keys(0)) as remote, inbox_node(tmp_path, database_url) as node:
+        seen = []
+
+        async def attested_only(ctx, activity, actor):
+            seen.append(activity["id"])
+
+        attested_only.accepts = lambda activity: "attestation" in activity
+        register_inbox_handler(node.app, "EmojiReact", attested_only)  # nobody else's type
+        plain = remote.activity("alice", kind="EmojiReact", obj=node.base_url + "/spaces/x")
+        status, payload = await post_as(node, remote, "alice", plain)
+        assert (status, payload["code"]) == (202, "ignored") and seen == []
+        attested = {**remote.activity("alice", kind="EmojiReact", obj=node.base_url + "/spaces/x"), "attestation": {}}
+        status, payload = await post_as(node, remote, "alice", attested)
+        assert (status, payload["code"]) == (202, "accepted") and seen == [attested["id"]]
+        assert sorted(row.status for row in await stored(node)) == ["ignored", "processed"]
+
+
 async def test_a_failing_handler_is_recorded_and_still_answers_202(tmp_path, database_url):
     async with remote_server(alice=keys(0)) as remote, inbox_node(tmp_path, database_url) as node:
         async def broken(ctx, activity, actor):

@@ -71,6 +71,10 @@ INBOX_HANDLERS = (
 _SHARES_SECTION = lazy("node.cohosting.shared_views", "proposal_section")
 
 
+def _attested(activity: dict) -> bool:
+    return "attestation" in activity
+
+
 def setup_routes(app: web.Application) -> None:
     from node.cohosting.records import SIGNING
 
@@ -81,7 +85,12 @@ def setup_routes(app: web.Application) -> None:
         for method in methods:
             resource.add_route(method, target)
     for activity_type, module, handler in INBOX_HANDLERS:
-        register_inbox_handler(app, activity_type, lazy(f"node.cohosting.{module}", handler))
+        target = lazy(f"node.cohosting.{module}", handler)
+        if activity_type == "Create":
+            # Participation from a partner's resident always carries an attestation; any other
+            # Create (a fediverse post) is none of these handlers' business and is not dispatched.
+            target.accepts = _attested
+        register_inbox_handler(app, activity_type, target)
     from node.components.proposals.views import PROPOSAL_SECTIONS
 
     if _SHARES_SECTION not in PROPOSAL_SECTIONS:  # one list for every app of the process
