@@ -23,11 +23,10 @@ DONE = {"shared": N_("The proposal was sent to that space; its administrators wi
         "refused": N_("The offer was refused; its node was told.")}
 
 
-async def proposal_section(request: web.Request, space, component, proposal) -> Markup | None:
+async def proposal_section(request: web.Request, db, space, component, proposal) -> Markup | None:
     """Under a proposal: its origin (a copy), or the spaces of other nodes it was proposed to."""
     user = request.get(USER)
-    async with request.app[DB]() as db:
-        shares = await shared.shares_of(db, proposal.id)
+    shares = await shared.shares_of(db, proposal.id)
     can_share = (user is not None and not proposal.origin_uri and proposal.state not in ("withdrawn", "rejected")
                  and (user.is_admin or user.id == proposal.author_id))
     if not (shares or proposal.origin_uri or can_share):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from node.activitypub.actors import space_actor
 from node.activitypub.negotiation import wants_activity_json
 from node.appkeys import DB, SETTINGS, USER
+from node.i18n import N_
 from node.cohosting.service import active_partners, cohosted_spaces
 from node.components.registry import kinds
 from node.spaces.models import SPACE_KINDS, Component, Space
@@ -21,11 +22,14 @@ def _is_admin(request: web.Request) -> bool:
     return bool(user and user.is_admin)
 
 
+UNKNOWN_SPACE = N_("No space has this address. It may have been renamed or not be published yet.")
+
+
 async def visible_space(request: web.Request, db) -> Space:
     """The space named in the URL, if this visitor may see it (admins see unpublished ones)."""
     space = await get_space(db, request.match_info["slug"])
     if space is None or (not space.published and not _is_admin(request)):
-        raise user_error(404, "No space has this address. It may have been renamed or not be published yet.")
+        raise user_error(404, UNKNOWN_SPACE)
     return space
 
 

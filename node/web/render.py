@@ -24,6 +24,8 @@ from node.web.cache import FragmentCache
 from node.web.text import render_text
 
 FRAGMENTS = web.AppKey("fragments", FragmentCache)
+# The templates' `url()`, one per application (node.web.render.url_builder).
+URLS = web.AppKey("template_urls", object)
 
 
 def theme_dirs(settings: Settings, part: str) -> list[Path]:
@@ -55,9 +57,23 @@ def _formatters(app: web.Application, locale: str) -> dict:
     return {
         "format_date": lambda value, fmt="medium": _date(value, fmt, locale) if value else "",
         "format_datetime": lambda value, fmt="medium": _datetime(value, fmt, locale) if value else "",
-        "url": lambda name, query=None, **parts: str(
-            app.router[name].url_for(**{k: str(v) for k, v in parts.items()}).with_query(query)),
+        "url": app[URLS],
     }
+
+
+def url_builder(router: web.UrlDispatcher):
+    """The templates' `url(name, query=None, **parts)`. A page asks for twenty-odd addresses, most
+    of them the same on every page (navigation, forms) and each costing a route lookup and a URL
+    build: those without a query are kept, since a route never changes once the node runs."""
+    @lru_cache(maxsize=4096)
+    def plain(name: str, parts: tuple) -> str:
+        return str(router[name].url_for(**dict(parts)))
+
+    def url(name: str, query=None, **parts) -> str:
+        if query:
+            return str(router[name].url_for(**{k: str(v) for k, v in parts.items()}).with_query(query))
+        return plain(name, tuple((k, str(v)) for k, v in parts.items()))
+    return url
 
 
 # Babel's formatting costs as much as the rest of a list row; the same dates are shown again and
@@ -86,6 +102,7 @@ def setup_templates(app: web.Application, settings: Settings) -> jinja2.Environm
     env.filters["richtext"] = lambda text: render_text(text, user_content=False)
     env.filters["usertext"] = render_text
     env.globals["fragment"] = fragment
+    app[URLS] = url_builder(app.router)
     env.filters["tuple"] = tuple  # a list built in a template, as a fragment's value
     app[FRAGMENTS] = FragmentCache()
     return env

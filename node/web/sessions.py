@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 from datetime import timedelta
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from node.accounts.models import User, WebSession
 from node.db.base import utcnow
@@ -28,12 +29,17 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _unread():
+@lru_cache(maxsize=1)
+def _session_query():
+    """The session, its user and their unread notifications in one statement, built once (its
+    key is a bound parameter): building it costs about as much as running it."""
     from node.notifications.models import Notification
 
-    return (select(func.count()).select_from(Notification)
-            .where(Notification.user_id == WebSession.user_id, Notification.read_at.is_(None))
-            .scalar_subquery())
+    unread = (select(func.count()).select_from(Notification)
+              .where(Notification.user_id == WebSession.user_id, Notification.read_at.is_(None))
+              .scalar_subquery())
+    return (select(WebSession, User, unread).outerjoin(User, User.id == WebSession.user_id)
+            .where(WebSession.key == bindparam("digest")))
 
 
 class DatabaseStorage(AbstractStorage):
@@ -47,9 +53,7 @@ class DatabaseStorage(AbstractStorage):
         if not key or len(key) > 128:
             return Session(None, data=None, new=True, max_age=self.max_age)
         async with self._db() as db:
-            found = (await db.execute(select(WebSession, User, _unread())
-                                      .outerjoin(User, User.id == WebSession.user_id)
-                                      .where(WebSession.key == key_digest(key)))).first()
+            found = (await db.execute(_session_query(), {"digest": key_digest(key)})).first()
         if found is None or found[0].expires_at <= utcnow():
             return Session(None, data=None, new=True, max_age=self.max_age)
         row, request[SESSION_USER], request[UNREAD_NOTIFICATIONS] = found

@@ -6,7 +6,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from aiohttp import web
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy.orm import aliased
 
 from node.accounts.models import User
 from node.appkeys import GETTEXT, SETTINGS, USER
@@ -15,7 +16,7 @@ from node.groups.models import UserGroup
 from node.i18n import N_
 from node.notifications.models import Follow
 from node.spaces.models import Component, Phase, Space, SpaceRole
-from node.spaces.views import visible_space
+from node.spaces.views import UNKNOWN_SPACE, visible_space
 from node.moderation.visibility import not_hidden
 from node.web.errors import user_error
 
@@ -108,57 +109,70 @@ class ProposalPage(NamedTuple):
     can_answer: bool  # node.accounts.roles.can_answer_proposals
     follow: dict | None  # node.notifications.follows.follow_state
     has_amendments: bool  # False: no need to ask for them
+    remote_supports: bool  # False: every support is from this node's residents
+    given: int  # supports the viewer gave in the component (0 for anonymous visitors)
 
 
 async def load_proposal_page(request: web.Request, db, user) -> ProposalPage:
-    """What load_proposal finds, with the same 404s, and in the same query what the proposal's
-    page shows with it: the active phase, the current version, the group, whether there are
-    amendments, and for a logged-in viewer their support, whether they may answer and whether they
-    follow the proposal (one round trip instead of up to nine on the busiest page of a logged-in
-    resident)."""
+    """What visible_space and load_proposal find, with the same 404s, and in the same query what
+    the proposal's page shows with them: the active phase, the current version, the group,
+    whether there are amendments or supports from partner nodes, and for a logged-in viewer
+    their support, how many supports they gave in the component, whether they may answer and
+    whether they follow the proposal (one round trip instead of up to twelve on the busiest page
+    of a logged-in resident)."""
     proposal_id = id_param(request, "proposal_id")
-    space = await visible_space(request, db)
-    query = _page_query(user is not None)
-    values = {"proposal_id": proposal_id, "space_id": space.id, "user_id": user.id if user is not None else None}
-    row = (await db.execute(query, values)).first()
-    if row is None:
+    values = {"slug": request.match_info["slug"], "proposal_id": proposal_id,
+              "user_id": user.id if user is not None else None}
+    row = (await db.execute(_page_query(user is not None), values)).first()
+    if row is None or (not row[0].published and not is_admin(request)):
+        raise user_error(404, UNKNOWN_SPACE)
+    space, proposal, author, component, version, group, phase_id, has_amendments, remote_supports = row[:9]
+    if proposal is None:
         raise user_error(404, "This proposal does not exist.")
-    proposal, author, component, version, group, phase_id, has_amendments = row[:7]
     if component is None or (not component.published and not is_admin(request)):
         raise user_error(404, "This space has no such component.")
-    mine, can_answer, follow = None, False, None
+    mine, can_answer, follow, given = None, False, None, 0
     if user is not None:
-        mine, can_answer = row[7], user.is_admin or bool(row[8])
-        follow = {"type": "proposal", "id": proposal.id, "following": bool(row[9])}
+        mine, can_answer, given = row[9], user.is_admin or bool(row[10]), row[12] or 0
+        follow = {"type": "proposal", "id": proposal.id, "following": bool(row[11])}
     return ProposalPage(space, component, proposal, author, version, group, phase_id, mine, can_answer, follow,
-                        bool(has_amendments))
+                        bool(has_amendments), bool(remote_supports), given)
 
 
 @lru_cache(maxsize=2)
 def _page_query(logged_in: bool):
     """load_proposal_page's statement, built once (its values are bound parameters): building and
-    keying a statement of this size costs more than running it."""
-    space_id, user_id = bindparam("space_id"), bindparam("user_id")
-    phase = (select(Phase.id).where(Phase.space_id == space_id, Phase.active.is_(True))
+    keying a statement of this size costs more than running it. It starts from the space, so
+    that a missing proposal (no row joined) is told apart from a missing space (no row)."""
+    user_id = bindparam("user_id")
+    phase = (select(Phase.id).where(Phase.space_id == Space.id, Phase.active.is_(True))
              .limit(1).scalar_subquery())
     has_amendments = exists().where(Amendment.proposal_id == Proposal.id)
-    query = (select(Proposal, User, Component, ProposalVersion, UserGroup, phase, has_amendments)
+    others = aliased(Support)
+    remote_supports = exists().where(others.proposal_id == Proposal.id, others.participant_id.is_not(None))
+    query = (select(Space, Proposal, User, Component, ProposalVersion, UserGroup, phase, has_amendments,
+                    remote_supports)
+             .select_from(Space)
+             .outerjoin(Proposal, and_(Proposal.id == bindparam("proposal_id"), Proposal.space_id == Space.id,
+                                       not_hidden("proposal", Proposal.id)))
              .outerjoin(User, User.id == Proposal.author_id)
-             .outerjoin(Component, and_(Component.id == Proposal.component_id, Component.space_id == space_id,
+             .outerjoin(Component, and_(Component.id == Proposal.component_id, Component.space_id == Space.id,
                                         Component.kind == "proposals"))
              .outerjoin(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
                                               ProposalVersion.number == Proposal.version_number))
              .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id)
-             .where(Proposal.id == bindparam("proposal_id"), Proposal.space_id == space_id,
-                    not_hidden("proposal", Proposal.id)))
+             .where(Space.slug == bindparam("slug")))
     if not logged_in:
         return query
-    # As has_space_role(db, user, space.id, "evaluator") and is_following(...) would ask.
-    evaluator = exists().where(SpaceRole.space_id == space_id, SpaceRole.user_id == user_id,
+    # As has_space_role(db, user, space.id, "evaluator"), is_following(...) and
+    # supports.given_supports(...) would ask.
+    evaluator = exists().where(SpaceRole.space_id == Space.id, SpaceRole.user_id == user_id,
                                SpaceRole.role == "evaluator")
     following = exists().where(Follow.user_id == user_id, Follow.subject_type == "proposal",
                                Follow.subject_id == Proposal.id)
-    return query.add_columns(Support, evaluator, following).outerjoin(
+    given = (select(func.count()).select_from(others)
+             .where(others.user_id == user_id, others.component_id == Proposal.component_id).scalar_subquery())
+    return query.add_columns(Support, evaluator, following, given).outerjoin(
         Support, and_(Support.proposal_id == Proposal.id, Support.user_id == user_id))
 
 

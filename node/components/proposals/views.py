@@ -24,13 +24,13 @@ from node.components.proposals.settings import counts_visible, settings_of, supp
 from node.activitypub.outbox import host_of
 from node.cohosting.counts import informal_counts, supports_by_origin
 from node.cohosting.models import RemoteParticipant
-from node.components.proposals.supports import given_supports
 from node.components.proposals.versions import diff_html, shell_command, versions_of
 from node.permissions.web import notice, public_requirements, request_decisions
 from node.web.render import render
 
 # Extra sections under a proposal, after the comments (for later capabilities):
-# `async (request, space, component, proposal) -> Markup | None`, rendered in order.
+# `async (request, db, space, component, proposal) -> Markup | None`, rendered in order, given
+# the page's database session.
 PROPOSAL_SECTIONS: list = []
 
 
@@ -72,29 +72,30 @@ async def show(request: web.Request) -> web.Response:
         space, component, proposal, author, version, group, phase_id, mine, can_answer, follow = page[:10]
         settings = settings_of(component)
         amendments = await amendments_of(db, proposal.id) if page.has_amendments else []
-        given = 0
-        if user is not None and settings["max_supports_per_user"]:  # only shown against a maximum
-            given = await given_supports(db, user, component.id)
         comments = await thread_context(request, db, "proposal", proposal.id,
                                         comment_target(proposal, component, space))
         decisions = await request_decisions(request, db, component, "support", "amend")
         counts_shown = counts_visible(settings, phase_id, user)
-        # Per node only when partner nodes' residents took part (co-hosted spaces).
-        origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
-                   ).get(proposal.id) if counts_shown and space.federation_policy != "local" else None
+        # Per node only in co-hosted spaces; asked only when partner nodes' residents took part.
+        origins = None
+        if counts_shown and space.federation_policy != "local" and proposal.support_count:
+            origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
+                       ).get(proposal.id) if page.remote_supports else \
+                {host_of(request.app[SETTINGS].base_url): proposal.support_count}
         informal = (await informal_counts(db, [proposal.id])).get(proposal.id) \
             if counts_shown and space.federation_policy == "open" else None
         # Written by a partner node's resident from their node (node.cohosting.proposals_host).
         remote_author = await db.get(RemoteParticipant, proposal.remote_participant_id) \
             if proposal.remote_participant_id else None
-    # After the page's session is closed: a section may open its own (two at once per request
-    # would starve the pool under concurrent requests).
-    sections = [await section(request, space, component, proposal) for section in PROPOSAL_SECTIONS]
+        # In the page's session: one session per request, however many sections there are.
+        sections = [await section(request, db, space, component, proposal) for section in PROPOSAL_SECTIONS]
     return render(request, "components/proposals/show.html", {
         "origins": origins, "informal": informal, "remote_author": remote_author,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
         "settings": settings, "current": version, "recompute": shell_command(version.canonical_json),
-        "amendments": amendments, "my_support": mine, "given": given,
+        "amendments": amendments, "my_support": mine,
+        # Only shown against a maximum.
+        "given": page.given if settings["max_supports_per_user"] else 0,
         "counts_shown": counts_shown,
         "supports_open": supports_open(settings, phase_id),
         "can_edit": can_edit(proposal, settings, user), "edit_deadline": edit_deadline(proposal, settings),
