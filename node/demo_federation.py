@@ -8,6 +8,15 @@ from typing import Any
 
 from node.demo import BUDGET, DemoNode
 
+# Written by Núria, a resident of the town, from her own node (in her language).
+DEMO_REMOTE_COMMENT = ("Des del poble també hi passem cada dia: una bona idea, i més si arriba fins a "
+                       "l'estació.")
+DEMO_REMOTE_PROPOSAL = {
+    "title": "Un carril bici segur fins al poble veí",
+    "body": "Un carril bici separat de la carretera entre la ciutat i el poble, il·luminat de nit, "
+            "perquè els joves puguin anar a l'institut i a l'estació sense cotxe.",
+}
+
 
 @dataclass
 class RunningDemoNode:
@@ -97,7 +106,7 @@ async def _cohost_budget(city, town, town_url: str) -> None:
     """The city's budget becomes a consultation co-hosted with the town, through the real
     protocol: the city invites the town (residents verified by census or at the town hall's desk),
     the town accepts, and Núria, verified in person at the town hall, supports a city proposal from
-    her own node."""
+    her own node, comments on it and writes a proposal of her own (each answered by the city)."""
     from sqlalchemy import select
 
     from node.accounts.models import User
@@ -126,3 +135,25 @@ async def _cohost_budget(city, town, town_url: str) -> None:
     await _until(town, select(OutgoingParticipation.id).where(OutgoingParticipation.id == sent.id,
                                                               OutgoingParticipation.answer == "accepted"),
                  "The city's answer to Núria's support")
+    await _remote_words(town, nuria, item)
+
+
+async def _remote_words(town, nuria, item) -> None:
+    """Núria also comments on that proposal and writes one of her own into the city's budget,
+    from her node: both appear on the city's pages as "Núria Vidal (the town's host)"."""
+    from sqlalchemy import select
+
+    from node.cohosting.comments_home import send_comment
+    from node.cohosting.models import OutgoingParticipation
+    from node.cohosting.proposals_home import send_proposal
+
+    said = await send_comment(town, nuria, item.remote_space_id, item.id, alignment="in_favor",
+                              body=DEMO_REMOTE_COMMENT)
+    wrote = await send_proposal(town, nuria, item.remote_space_id, title=DEMO_REMOTE_PROPOSAL["title"],
+                                body=DEMO_REMOTE_PROPOSAL["body"])
+    for sent, what in ((said, "Núria's comment"), (wrote, "Núria's proposal")):
+        answered = await _until(town, select(OutgoingParticipation).where(OutgoingParticipation.id == sent.id,
+                                                                          OutgoingParticipation.answer != "pending"),
+                                f"The city's answer to {what}")
+        if answered.answer != "accepted":  # a refusal would only show up as a missing item
+            raise RuntimeError(f"The city refused {what}: {answered.reason} {answered.reason_text or ''}")

@@ -132,7 +132,7 @@ async def test_a_partner_resident_proposes_from_home(tmp_path, database_url_for)
         page = await city.client.get(listing)
         assert page.has('class="remote-author">Jordi Puig <span') and not page.has('class="remote-author">Jordi <span')
         api = await city.client.session.get(f"{city.base_url}/api/proposals/{proposal.id}")
-        assert (await api.json())["author"] == person
+        assert (await api.json())["author"] == {"id": person, "name": "Jordi Puig", "node": town.host, "remote": True}
 
         # The evidence: what the resident sent, in the space's public records.
         async with city.client.session.get(f"{city.base_url}/spaces/budget-2027/records") as response:

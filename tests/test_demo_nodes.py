@@ -26,6 +26,7 @@ from node.app import create_app
 from node.appkeys import ENGINE
 from node.config import load_settings, write_initial_config
 from node.demo import DEMO_LOGINS, DEMO_NODES
+from node.demo_federation import DEMO_REMOTE_COMMENT, DEMO_REMOTE_PROPOSAL
 from tests.bench.nodeproc import REPO, civicnode_command, get, start_demo
 
 
@@ -102,8 +103,25 @@ def test_the_demo_serves_three_nodes_that_can_federate(tmp_path):
             assert origin.startswith(node.sites[2].url + "/spaces/")
         with sqlite3.connect(data / "town" / "civicnode.db") as db:
             assert db.execute("SELECT state FROM partnerships").fetchall() == [("active",)]
-            assert db.execute("SELECT kind, answer FROM outgoing_participations").fetchall() == \
-                [("support", "accepted")]
+            assert db.execute("SELECT kind, answer FROM outgoing_participations ORDER BY id").fetchall() == \
+                [("support", "accepted"), ("comment", "accepted"), ("proposal", "accepted")]
+        # Núria, a town resident, commented and proposed from her node: the city shows both as hers.
+        town_host = town.url.split("://")[1]
+        with sqlite3.connect(data / "city" / "civicnode.db") as db:
+            assert db.execute("SELECT c.body, c.commentable_type, r.display_name, r.home_host FROM comments c "
+                              "JOIN remote_participants r ON r.id = c.remote_participant_id").fetchall() == \
+                [(DEMO_REMOTE_COMMENT, "proposal", "Núria Vidal", town_host)]
+            (commented,) = db.execute("SELECT commentable_id FROM comments WHERE remote_participant_id "
+                                      "IS NOT NULL").fetchone()
+            proposed, title = db.execute("SELECT id, title FROM proposals WHERE remote_participant_id "
+                                         "IS NOT NULL").fetchall()[0]
+        assert title == DEMO_REMOTE_PROPOSAL["title"]
+        by_nuria = f'class="remote-author">Núria Vidal <span class="remote-host">({town_host})</span>'
+        # (The first words of each: the rest goes through markdown and typography.)
+        for proposal_id, text in ((commented, DEMO_REMOTE_COMMENT), (proposed, DEMO_REMOTE_PROPOSAL["title"])):
+            status, body = get(f"{city.url}/spaces/{DEMO_NODES[0].space}/proposals/{proposal_id}")
+            page = body.decode()
+            assert status == 200 and by_nuria in page and text.split(":")[0] in page, (proposal_id, page[-3000:])
         # Anyone recounts the co-hosted budget from its public signed records.
         recount = subprocess.run(civicnode_command() + ["recount", "--allow-private", "--json",
                                                         f"{city.url}/spaces/{DEMO_NODES[0].space}"],

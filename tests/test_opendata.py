@@ -14,7 +14,8 @@ from node.spaces.models import Component
 from tests.opendata_support import EMAIL_DOMAIN, populate, read_zip
 from tests.spaces_support import log_in
 
-TABLES = {"spaces", "phases", "components", "proposals", "proposal_versions", "debates", "comments"}
+TABLES = {"spaces", "phases", "components", "proposals", "proposal_versions", "debates", "comments", "budgets",
+          "budget_projects"}
 
 
 async def fetch(web, path: str) -> tuple[int, dict, bytes]:

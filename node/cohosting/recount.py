@@ -10,16 +10,20 @@ signed records, as anyone can, with no access to the host's database.
    carries the host node's proof. Keys are fetched from the actors' documents, so a key revoked
    since still verifies what it signed before its revocation. A partner resident's comment
    (``Create{Note}``) or proposal (``Create{Article}``) is checked the same way, and counts nothing.
-   A ballot in a budget (``Create{Ballot}``, published without its choices) is checked likewise.
+   A ballot in a budget (``Create{Ballot}``, published without its choices) is checked likewise
+   and counted in its budget's turnout per node (step 5).
 2. Replay the accepted records in order: a support adds the person to the proposal, a withdrawal
    removes them; a person is their actor URI.
 3. Apply each component's minimum supports per person, then count per proposal, per home node.
 4. Compare with what the host publishes (``/api/spaces/<slug>/proposals``: ``support_count`` and
    ``supports_by_origin``). Any bad record or different count is a problem, named.
+5. Count each budget of the space again from its public ballot list and compare with its
+   published results, its turnout by node with the ballot records of step 1
+   (node.cohosting.recount_budgets).
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +44,7 @@ class RecountReport:
     problems: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # proposal url -> {host: n}
     hidden: int = 0  # proposals whose counts the host does not publish now
+    budgets: list = field(default_factory=list)  # node.cohosting.recount_budgets.BudgetRecount
 
     @property
     def ok(self) -> bool:
@@ -138,11 +143,12 @@ async def _check_comment(keys: _Keys, item: dict, space: str) -> None:
     await _check_attestation(keys, item, activity, person, space)
 
 
-async def _check_ballot(keys: _Keys, item: dict, space: str) -> None:
+async def _check_ballot(keys: _Keys, item: dict, space: str) -> tuple[str, str]:
     """A partner resident's ballot in a budget (node.cohosting.ballots_host): published without
-    its choices and receipt (a ballot is secret), so counted nowhere here (the budget's public
-    ballot list is what a budgets recount starts from), but evidence of who voted: their own
-    signed Ballot naming a budget of this space, with their node's attestation."""
+    its choices and receipt (a ballot is secret): the budget's public ballot list is what a
+    budgets recount counts, and this is evidence of who voted: their own signed Ballot naming a
+    budget of this space, with their node's attestation. Returns (budget, person): the budget's
+    published turnout per node must match them (node.cohosting.recount_budgets)."""
     activity = item.get("activity")
     if not isinstance(activity, dict) or "Create" not in types_of(activity):
         raise ValueError("the ballot record holds no Create")
@@ -158,6 +164,7 @@ async def _check_ballot(keys: _Keys, item: dict, space: str) -> None:
         raise ValueError("the ballot record publishes the voter's choices")
     await keys.check(ballot, person)
     await _check_attestation(keys, item, activity, person, space)
+    return budget, person
 
 
 async def _head(keys: _Keys, document, space_url: str, where: str) -> tuple[int, str]:
@@ -207,6 +214,7 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
     supporters: dict[str, set[str]] = defaultdict(set)  # proposal -> people
     informal: dict[str, set[str]] = defaultdict(set)  # an open space's non-partners, counted apart
     minimum: dict[int, int] = {}
+    voted: dict[str, Counter] = defaultdict(Counter)  # budget -> {home node: ballot records}
     host_node = None
     # The head first: records added while we read are past it, and checked by the chain alone.
     try:
@@ -240,7 +248,8 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
                 continue
             try:
                 if item.get("kind") == "ballot":
-                    await _check_ballot(keys, item, space_url)
+                    budget, person = await _check_ballot(keys, item, space_url)
+                    voted[budget][_host(person)] += 1
                     report.checked += 1
                     continue
                 if item.get("kind") in CREATED:
@@ -292,6 +301,11 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
     for url in sorted(unknown):
         if supporters[url] and same_origin(url, space_url):
             report.problems.append(f"{url}: records support it but the host does not publish it")
+    from node.cohosting.recount_budgets import recount_budgets
+
+    report.budgets = await recount_budgets(fetcher, space_url, voted)
+    for budget in report.budgets:
+        report.problems.extend(budget.problems)
     return report
 
 

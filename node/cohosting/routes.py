@@ -67,6 +67,12 @@ INBOX_HANDLERS = (
 )
 
 
+# The ids node.cohosting.partners mints under the node actor (node.cohosting.partner_activities).
+_ID = "{key:[0-9a-f-]{36}}"
+PARTNERSHIP_ACTIVITY_PATHS = (f"/actor/partners/invites/{_ID}", f"/actor/partners/invites/{_ID}/remove",
+                              f"/actor/partnerships/{_ID}/{{verb:accept|reject|leave}}",
+                              f"/actor/follows/{_ID}", f"/actor/follows/{_ID}/undo")
+
 # Under a proposal: where it comes from, or the other nodes' spaces it was proposed to.
 _SHARES_SECTION = lazy("node.cohosting.shared_views", "proposal_section")
 
@@ -84,6 +90,10 @@ def setup_routes(app: web.Application) -> None:
         target = lazy(f"node.cohosting.{module}", handler)
         for method in methods:
             resource.add_route(method, target)
+    # The node actor's partnership activities, at their ids (signed fetch by their addressees).
+    served = lazy("node.cohosting.partner_activities", "partnership_activity")
+    for number, path in enumerate(PARTNERSHIP_ACTIVITY_PATHS):
+        app.router.add_get(path, served, name=f"partnership_activity_{number}")
     for activity_type, module, handler in INBOX_HANDLERS:
         target = lazy(f"node.cohosting.{module}", handler)
         if activity_type == "Create":

@@ -84,17 +84,20 @@ async def report(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(request.app.router["login"].url_for().with_query(next=subject.url))
     values = {"reason": str(form.get("reason", "")), "details": str(form.get("details", ""))}
     threshold = request.app[SETTINGS].moderation_hide_threshold
-    forward = False
+    forward, third = False, None
     if subject.origin_host:  # another node's content: its moderators get the report too
         from node.moderation import federation
 
         forward = not await federation.origin_refused(request.app, subject)
+        # Written on a third node (a partner's resident, a shared proposal): that node's too.
+        third = await federation.third_node(request.app, subject)
     for attempt in (1, 2):
         try:
             async with request.app[DB].begin() as db:
                 await service.report(db, subject, user, values["reason"], values["details"], threshold)
-                if forward:
-                    await federation.forward_report(request.app, db, subject, values["reason"], values["details"])
+                if forward or third:
+                    await federation.forward_report(request.app, db, subject, values["reason"], values["details"],
+                                                    host=forward, third=third)
             break
         except ModerationError as exc:
             if exc.status != 422:
@@ -106,7 +109,9 @@ async def report(request: web.Request) -> web.Response:
             if attempt == 2:
                 raise
     if subject.origin_host:
-        message = request[GETTEXT](REPORTED_REMOTE[forward]) % {"host": subject.origin_host}
+        hosts = [subject.origin_host] if forward else []
+        hosts += [third.host] if third and third.host not in hosts else []
+        message = request[GETTEXT](REPORTED_REMOTE[bool(hosts)]) % {"host": ", ".join(hosts or [subject.origin_host])}
     else:
         message = request[GETTEXT](DONE["reported"])
     return render(request, "moderation/reported.html", {"subject": subject, "message": message})

@@ -40,6 +40,7 @@ class Plan:
     title: dict
     recipients: dict[int, str] = field(default_factory=dict)  # user id -> notification kind
     follows: list[tuple[str, int]] = field(default_factory=list)  # what the actor starts following
+    actor_name: str | None = None  # a partner node's resident: "Name (home host)"
 
     def tell(self, user_ids, kind: str) -> None:
         for user_id in user_ids:
@@ -56,6 +57,16 @@ async def _target(db, subject_type: str, subject_id: int):
 
     target = await load_target(db, subject_type, subject_id)
     return target if target is not None and target.published else None
+
+
+async def _remote_label(db, participant_id: int | None) -> str | None:
+    """How a partner node's resident who wrote it is named, as on the pages."""
+    from node.api.authors import remote_label
+    from node.cohosting.models import RemoteParticipant
+
+    participant = await db.get(RemoteParticipant, participant_id) if participant_id else None
+    return remote_label(participant.actor_uri, participant.display_name, participant.home_host) \
+        if participant else None
 
 
 async def mentioned(db, text: str) -> set[int]:
@@ -75,7 +86,8 @@ async def _comment(db, event: Event) -> Plan | None:
     target = await _target(db, kind, item_id)
     if target is None:
         return None
-    plan = Plan(f"{target.url}#comment-{comment.id}", _translated(target.title))
+    plan = Plan(f"{target.url}#comment-{comment.id}", _translated(target.title),
+                actor_name=await _remote_label(db, comment.remote_participant_id))
     plan.tell(await followers(db, kind, item_id), "comment")
     plan.tell(await mentioned(db, comment.body), "mention")
     plan.follows.append((kind, item_id))
@@ -95,6 +107,7 @@ async def _new_item(db, event: Event) -> Plan | None:
         from node.components.proposals.models import Proposal
 
         proposal = await db.get(Proposal, event.subject_id)
+        plan.actor_name = await _remote_label(db, proposal.remote_participant_id if proposal else None)
         plan.tell(await mentioned(db, proposal.body if proposal else ""), "mention")
     return plan
 
@@ -155,7 +168,7 @@ async def notify_event(db, event: Event) -> list[int]:
         return []
     insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     rows = [{"user_id": user_id, "event_id": event.id, "kind": kind, "actor_id": event.actor_id,
-             "title": plan.title, "url": plan.url[:500], "created_at": event.created_at}
+             "actor_name": plan.actor_name and plan.actor_name[:300], "title": plan.title, "url": plan.url[:500], "created_at": event.created_at}
             for user_id, kind in sorted(plan.recipients.items())]
     await db.execute(insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "event_id"]), rows)
     return sorted(plan.recipients)

@@ -63,7 +63,7 @@ async def _claim(sessionmaker, ids: list[int]) -> set[int]:
 
 
 async def _rows(db, *where):
-    return (await db.execute(select(Notification, User, Actor.nickname)
+    return (await db.execute(select(Notification, User, func.coalesce(Actor.nickname, Notification.actor_name))
                              .join(User, User.id == Notification.user_id)
                              .outerjoin(Actor, Actor.id == Notification.actor_id)
                              .where(Notification.emailed_at.is_(None), Notification.read_at.is_(None), *where)

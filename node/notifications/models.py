@@ -40,6 +40,9 @@ class Notification(Base):
     # comment, answer, amendment, mention, phase, new_item, group_* (node.notifications.texts)
     kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When a partner node's resident did it from their node (co-hosted spaces, node.cohosting):
+    # "Name (home host)" as it was then, as their comments and proposals show them.
+    actor_name: Mapped[str | None] = mapped_column(String(300))
     # What it is about, as it was when it happened: a title can be edited, a page moved; the
     # list is then one query with no per-kind joins.  Translated title {lang: text}.
     title: Mapped[dict] = mapped_column(JSON, default=dict)

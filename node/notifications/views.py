@@ -34,7 +34,7 @@ async def index(request: web.Request) -> web.Response:
     actor = aliased(User)
     async with request.app[DB]() as db:
         rows = (await db.execute(
-            select(Notification, actor.nickname).outerjoin(actor, actor.id == Notification.actor_id)
+            select(Notification, func.coalesce(actor.nickname, Notification.actor_name)).outerjoin(actor, actor.id == Notification.actor_id)
             .where(Notification.user_id == user.id).order_by(Notification.id.desc())
             .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1))).all()
         unread = await db.scalar(select(func.count()).select_from(Notification).where(

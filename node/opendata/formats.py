@@ -1,7 +1,8 @@
 """The two export formats, written as a stream through `sink` (an `async (bytes) -> None`):
 
 - JSON: one document, ``{"generator", "generated_at", "node", "space", "spaces": [...],
-  "proposals": [...], "debates": [...], "comments": [...]}``, whose items are exactly the API's;
+  "proposals": [...], "debates": [...], "comments": [...], "budgets": [...]}``, whose items are
+  exactly the API's;
 - CSV: a zip of one UTF-8 CSV per resource type, with a header row, plus a ``datapackage.json``
   (Frictionless Data) describing the columns. Columns come from the API's OpenAPI schemas, so
   they are the API's fields: nested objects become ``author/username``, translated texts one
@@ -65,7 +66,7 @@ async def write_json(sessionmaker, scope: Scope, sink: Sink) -> dict[str, int]:
     counts: dict[str, int] = {}
     await out.write(json.dumps(_header(scope, _now()), ensure_ascii=False)[:-1])
     resources = (("spaces", sources.spaces), ("proposals", sources.proposals),
-                 ("debates", sources.debates), ("comments", sources.comments))
+                 ("debates", sources.debates), ("comments", sources.comments), ("budgets", sources.budgets))
     for name, rows in resources:
         await out.write(f',\n"{name}": [')
         count = 0
@@ -107,18 +108,27 @@ def _field_type(prop: dict) -> str:
     return {"integer": "integer", "boolean": "boolean", "number": "number"}.get(kind, "string")
 
 
+def _options(prop: dict, schemas: dict) -> list[dict]:
+    """What a value may be: each non-null alternative of a ``oneOf`` (an author is this node's
+    account or a partner node's resident: both get their columns), else the property itself."""
+    if "oneOf" not in prop:
+        return [_resolve(prop, schemas)]
+    options = [_resolve(option, schemas) for option in prop["oneOf"]]
+    return [option for option in options if option.get("type") != "null"] or [prop]
+
+
 def columns_of(schema: dict, schemas: dict, prefix: str = "") -> list[Column]:
     """CSV columns of an OpenAPI object schema; arrays are left out (they get a file of their own)."""
     columns: list[Column] = []
     for name, prop in schema.get("properties", {}).items():
-        prop = _resolve(prop, schemas)
-        if prop is schemas.get("Translated"):
-            columns += [Column(f"{prefix}{name}/{lang}", "string") for lang in LOCALES]
-        elif "properties" in prop:
-            columns += columns_of(prop, schemas, f"{prefix}{name}/")
-        elif prop.get("type") != "array":
-            columns.append(Column(prefix + name, _field_type(prop)))
-    return columns
+        for option in _options(prop, schemas):
+            if option is schemas.get("Translated"):
+                columns += [Column(f"{prefix}{name}/{lang}", "string") for lang in LOCALES]
+            elif "properties" in option:
+                columns += columns_of(option, schemas, f"{prefix}{name}/")
+            elif option.get("type") != "array":
+                columns.append(Column(prefix + name, _field_type(option)))
+    return list(dict.fromkeys(columns))  # alternatives may share a column
 
 
 def _cell(value) -> str:
@@ -188,6 +198,9 @@ def tables() -> list[Table]:
               + columns_of(schemas["ProposalVersion"], schemas), sources.proposal_versions),
         Table("debates", columns_of(schemas["Debate"], schemas), sources.debates),
         Table("comments", columns_of(schemas["Comment"], schemas), sources.comments),
+        Table("budgets", columns_of(schemas["Budget"], schemas), sources.budgets),
+        Table("budget_projects", [Column("budget_id", "integer")] + columns_of(schemas["BudgetProject"], schemas),
+              sources.budget_projects),
     ]
 
 

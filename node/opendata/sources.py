@@ -13,9 +13,8 @@ from typing import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from node.accounts.models import User
 from node.api.views import space_json
-from node.components.comments.api import comment_json
+from node.components.comments.api import comment_json, comment_query
 from node.components.comments.models import Comment
 # The API's own query and visibility policy, so that an export never shows more than the API.
 from node.components.debates.api import _query as debates_query
@@ -28,7 +27,6 @@ from node.components.proposals.api import _visibility as proposal_counts_visible
 from node.components.proposals.api import proposal_json, version_json
 from node.components.proposals.models import Proposal, ProposalVersion
 from node.groups.acting import group_json
-from node.groups.models import UserGroup
 from node.moderation.visibility import not_hidden
 from node.spaces.models import Component, Space
 
@@ -123,11 +121,11 @@ async def proposals(sessionmaker, scope: Scope, *, with_versions: bool = True) -
         return (await _versions_of(db, rows) if with_versions else {},
                 await supports_by_origin(db, shown, local_host), await informal_counts(db, shown))
 
-    async for (proposal, author, version, group), (versions, origins, informal) in _keyset(
+    async for (proposal, author, version, group, remote), (versions, origins, informal) in _keyset(
             sessionmaker, query, Proposal.id, enrich):
         item = proposal_json(proposal, author, version, by_id[proposal.space_id], scope.base_url,
                              scope.counts_shown.get(proposal.component_id, False), group,
-                             origins.get(proposal.id), informal.get(proposal.id, 0))
+                             origins.get(proposal.id), informal.get(proposal.id, 0), remote)
         if with_versions:
             item["versions"] = [version_json(v) for v in versions.get(proposal.id, [])]
         yield item
@@ -155,14 +153,37 @@ async def comments(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
     """Comments on the proposals and debates of published components, as GET /api/comments."""
     if not scope.components:
         return
-    query = (select(Comment, User.username, User.nickname, UserGroup.nickname, UserGroup.name)
-             .outerjoin(User, User.id == Comment.author_id)
-             .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
-             .where(Comment.component_id.in_(list(scope.components)),
-                    Comment.commentable_type.in_(list(COMMENT_PAGES)), not_hidden("comment", Comment.id)))
-    async for (comment, username, nickname, group_nickname, group_name), _ in _keyset(
+    query = comment_query().where(Comment.component_id.in_(list(scope.components)),
+                                  Comment.commentable_type.in_(list(COMMENT_PAGES)), not_hidden("comment", Comment.id))
+    async for (comment, username, nickname, group_nickname, group_name, *remote), _ in _keyset(
             sessionmaker, query, Comment.id):
         space, _component = scope.components[comment.component_id]
         page = COMMENT_PAGES[comment.commentable_type](space, comment.component_id, comment.commentable_id)
         yield comment_json(comment, username, nickname, scope.base_url, page,
-                           group=group_json(group_nickname, group_name))
+                           group=group_json(group_nickname, group_name), remote=tuple(remote))
+
+
+async def budgets(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
+    """Participatory budgets as GET /api/budgets/{id}, with their projects (votes and selected
+    projects only once a budget's results are published, as in the API)."""
+    from node.components.budgets.api import budget_json, visible_query
+    from node.components.budgets.models import Budget
+
+    if not scope.components:
+        return
+    query = visible_query().where(Budget.component_id.in_(list(scope.components)))
+
+    async def enrich(db, rows):
+        # Counted in the batch's session: a budget's results need its ballots.
+        return {budget.id: await budget_json(db, scope.base_url, budget, component, space, with_projects=True)
+                for budget, component, space in rows}
+
+    async for (budget, _component, _space), items in _keyset(sessionmaker, query, Budget.id, enrich):
+        yield items[budget.id]
+
+
+async def budget_projects(sessionmaker, scope: Scope) -> AsyncIterator[dict]:
+    """Every project of every budget in scope, each with its budget's id."""
+    async for budget in budgets(sessionmaker, scope):
+        for project in budget["projects"]:
+            yield {"budget_id": budget["id"], **project}

@@ -2,7 +2,7 @@
 receipt, public ballots and results computed by the outcome rules (rules.py), Pabulib files in
 and out (pabulib.py, exchange.py). Rules of ballots in service.py; pages in views.py and
 admin.py, imported on first use (routes.py); docs/BUDGETS.md describes them."""
-from node.components.budgets.routes import setup_routes
+from node.components.budgets.routes import openapi, setup_api, setup_routes
 from node.components.budgets.settings import DEFAULT_SETTINGS, parse_settings
 from node.components.registry import ComponentKind
 from node.i18n import N_
@@ -18,4 +18,6 @@ KIND = ComponentKind(
     admin_template="components/budgets/admin_settings.html",
     parse_settings=parse_settings,
     actions=(("vote", N_("vote in budgets")),),
+    setup_api=setup_api,
+    openapi=openapi,
 )

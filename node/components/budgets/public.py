@@ -16,6 +16,7 @@ from node.activitypub import uris
 from node.appkeys import DB, SETTINGS
 from node.components.budgets import service
 from node.components.budgets.models import Budget
+from node.components.budgets.results import rule_of, vote_type_of
 from node.components.budgets.settings import settings_of, voting_open
 from node.spaces.models import Component, Phase
 from node.spaces.views import visible_space
@@ -49,6 +50,8 @@ async def space_budgets_json(request: web.Request) -> web.Response:
                     "total": str(budget.total), "currency": budget.currency,
                     "ballotKind": settings["ballot_kind"], "minProjects": int(settings["min_projects"]),
                     "maxProjects": int(settings["max_projects"]), "points": int(settings["points"]),
+                    # What a recount needs to count the public ballots as the host does.
+                    "rule": rule_of(budget, settings), "voteType": vote_type_of(budget, settings),
                     "votingOpen": voting_open(settings, phase_id) and not budget.imported,
                     # Postal codes are checked on the voter's verification, which stays on their node.
                     "restricted": bool(budget.postal_codes),

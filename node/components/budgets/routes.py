@@ -2,6 +2,7 @@
 budgets nobody opens does not hold their code, nor the outcome rules."""
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 
 from aiohttp import web
@@ -15,6 +16,10 @@ FORM = ("GET", "POST")
 # Outcomes computed by this app (node.components.budgets.results.count); set up at start-up,
 # while the application can still take new state.
 OUTCOMES = web.AppKey("budget_outcomes", OrderedDict)
+# SQLite has one writer at a time: the basket and checkout transactions of this process queue
+# here, in the event loop, rather than in SQLite's busy handler, whose timeout hundreds of
+# residents voting at once exceed (tests/bench/bench_ballots.py). views.writing() uses it.
+BALLOT_WRITES = web.AppKey("budget_ballot_writes", asyncio.Lock)
 
 # (methods, path, module under node.components.budgets, handler, route name)
 ROUTES = (
@@ -41,6 +46,7 @@ ROUTES = (
 
 def setup_routes(app: web.Application) -> None:
     app[OUTCOMES] = OrderedDict()
+    app[BALLOT_WRITES] = asyncio.Lock()
     for methods, path, module, handler, name in ROUTES:
         resource = app.router.add_resource(path, name=name)
         target = lazy(f"node.components.budgets.{module}", handler)
@@ -48,3 +54,17 @@ def setup_routes(app: web.Application) -> None:
             resource.add_route(method, target)
     # Public pages that are the same for every anonymous visitor.
     cache_routes(app, "budget", "budget_ballots", "budget_results")
+
+
+def setup_api(app: web.Application) -> None:
+    """The public JSON read API (node.components.budgets.api), imported on first use."""
+    app.router.add_get("/api/spaces/{slug}/budgets", lazy("node.components.budgets.api", "list_budgets"),
+                       name="api_budgets")
+    app.router.add_get("/api/budgets/{budget_id}", lazy("node.components.budgets.api", "get_budget"),
+                       name="api_budget")
+
+
+def openapi() -> tuple[dict, dict]:
+    from node.components.budgets.api import openapi as budgets_openapi
+
+    return budgets_openapi()

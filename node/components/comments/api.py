@@ -5,9 +5,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from node.accounts.models import User
+from node.api.authors import REMOTE_AUTHOR_REF, REMOTE_AUTHOR_SCHEMA, remote_author_json
 from node.api.pagination import PAGE_PARAMETERS, page_request, page_schema
 from node.api.views import json
 from node.appkeys import DB, SETTINGS
+from node.cohosting.models import RemoteParticipant
 from node.components.comments.models import ALIGNMENTS, Comment
 from node.components.comments.registry import load_target
 from node.groups.acting import OPENAPI_SCHEMA as GROUP_SCHEMA
@@ -18,8 +20,15 @@ from node.web.errors import user_error
 
 
 def comment_json(comment: Comment, username: str | None, nickname: str | None, base_url: str,
-                 page_url: str, group: dict | None = None) -> dict:
+                 page_url: str, group: dict | None = None, remote: tuple | None = None) -> dict:
+    """`remote`: (actor URI, name, home host) of a partner node's resident who wrote it."""
     deleted = comment.deleted
+    if deleted:
+        author = None
+    elif username is not None:
+        author = {"username": username, "nickname": nickname, "url": f"{base_url}/users/{username}"}
+    else:
+        author = remote_author_json(*remote) if remote else None
     return {
         "id": comment.id,
         "url": f"{base_url}{page_url}#comment-{comment.id}",
@@ -29,8 +38,7 @@ def comment_json(comment: Comment, username: str | None, nickname: str | None, b
         "depth": comment.depth,
         # A deleted comment keeps its place in the tree but says nothing, not even who wrote it.
         "deleted": deleted,
-        "author": None if deleted or username is None else {
-            "username": username, "nickname": nickname, "url": f"{base_url}/users/{username}"},
+        "author": author,
         "user_group": None if deleted else group,
         "body": None if deleted else comment.body,
         "alignment": comment.alignment,
@@ -39,6 +47,16 @@ def comment_json(comment: Comment, username: str | None, nickname: str | None, b
         "created_at": comment.created_at.isoformat(),
         "edited_at": comment.edited_at.isoformat() if comment.edited_at and not deleted else None,
     }
+
+
+def comment_query():
+    """Comments with what comment_json needs: (Comment, username, nickname, group nickname,
+    group name, remote actor, remote name, remote host)."""
+    return (select(Comment, User.username, User.nickname, UserGroup.nickname, UserGroup.name,
+                   RemoteParticipant.actor_uri, RemoteParticipant.display_name, RemoteParticipant.home_host)
+            .outerjoin(User, User.id == Comment.author_id)
+            .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id)
+            .outerjoin(RemoteParticipant, RemoteParticipant.id == Comment.remote_participant_id))
 
 
 async def list_comments(request: web.Request) -> web.Response:
@@ -56,13 +74,12 @@ async def list_comments(request: web.Request) -> web.Response:
             raise user_error(404, "There is nothing to comment on at this address.")
         total = await db.scalar(select(func.count()).select_from(Comment).where(*where))
         rows = (await db.execute(
-            select(Comment, User.username, User.nickname, UserGroup.nickname, UserGroup.name)
-            .outerjoin(User, User.id == Comment.author_id)
-            .outerjoin(UserGroup, UserGroup.id == Comment.user_group_id).where(*where).order_by(Comment.created_at, Comment.id)
+            comment_query().where(*where).order_by(Comment.created_at, Comment.id)
             .offset(paging.offset).limit(paging.per_page))).all()
     base = request.app[SETTINGS].base_url
-    return json(paging.envelope([comment_json(c, u, n, base, target.url, group=group_json(gn, gname))
-                                 for c, u, n, gn, gname in rows], total))
+    return json(paging.envelope([comment_json(c, u, n, base, target.url, group=group_json(gn, gname),
+                                              remote=(ra, rn, rh))
+                                 for c, u, n, gn, gname, ra, rn, rh in rows], total))
 
 
 def setup_api(app: web.Application) -> None:
@@ -95,14 +112,18 @@ def openapi() -> tuple[dict, dict]:
             "depth": {"type": "integer", "minimum": 0, "description": "0 for a comment, 1 for a reply…"},
             "deleted": {"type": "boolean",
                         "description": "A deleted comment is a placeholder: author and body are null."},
+            # This node's account, a partner node's resident (``remote: true``), or null (deleted
+            # comment, deleted account).
             "author": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["username", "nickname", "url"],
                                                     "properties": {"username": {"type": "string"},
                                                                    "nickname": {"type": "string"},
-                                                                   "url": {"type": "string", "format": "uri"}}}]},
+                                                                   "url": {"type": "string", "format": "uri"}}},
+                                 REMOTE_AUTHOR_REF]},
             "user_group": GROUP_SCHEMA,
             "body": {"type": ["string", "null"], "description": "Markdown as written by the author."},
             "alignment": {"enum": [*ALIGNMENTS, None],
                           "description": "Only on commentables that support it (proposals)."},
             "up_votes": {"type": "integer"}, "down_votes": {"type": "integer"},
-            "created_at": {"type": "string", "format": "date-time"}, "edited_at": nullable_time}}}
+            "created_at": {"type": "string", "format": "date-time"}, "edited_at": nullable_time}},
+        "RemoteAuthor": REMOTE_AUTHOR_SCHEMA}
     return paths, schemas

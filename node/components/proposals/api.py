@@ -8,6 +8,8 @@ from sqlalchemy import and_, func, select
 from node.activitypub.outbox import host_of
 from node.cohosting.counts import informal_counts, supports_by_origin
 from node.accounts.models import User
+from node.api.authors import REMOTE_AUTHOR_REF, REMOTE_AUTHOR_SCHEMA, remote_author_json
+from node.cohosting.models import RemoteParticipant
 from node.components import comments
 from node.api.pagination import PAGE_PARAMETERS, page_request, page_schema
 from node.api.views import json
@@ -31,16 +33,19 @@ def _iso(moment):
 
 def proposal_json(proposal: Proposal, author: User | None, version: ProposalVersion, space: Space,
                   base: str, show_counts: bool, group: UserGroup | None = None,
-                  origins: dict[str, int] | None = None, informal: int = 0) -> dict:
+                  origins: dict[str, int] | None = None, informal: int = 0,
+                  remote: RemoteParticipant | None = None) -> dict:
+    """`remote`: the partner node's resident who wrote it from their node, if one did."""
     item = {
         "id": proposal.id, "url": f"{base}/spaces/{space.slug}/proposals/{proposal.id}",
         "space": space.slug, "component_id": proposal.component_id,
         "title": proposal.title, "body": proposal.body, "category": proposal.category,
         "address": proposal.address, "state": proposal.state, "answer": proposal.answer,
         "answered_at": _iso(proposal.answered_at), "created_at": _iso(proposal.created_at),
-        # A partner node's resident who wrote it from their node: their actor there.
+        # A partner node's resident who wrote it from their node: an object (their actor there,
+        # name and node), never a bare URI a reader could take for this node's account.
         "author": author_uri(base, author.username) if author
-        else (proposal.origin_author_uri if proposal.remote_participant_id else None),
+        else remote_author_json(remote.actor_uri, remote.display_name, remote.home_host) if remote else None,
         "user_group": group_json(group.nickname, group.name) if group else None,
         "version": proposal.version_number, "fingerprint": version.fingerprint,
         "comments_count": proposal.comments_count,
@@ -59,8 +64,9 @@ def version_json(version: ProposalVersion) -> dict:
 
 
 def _base_query():
-    return (select(Proposal, User, ProposalVersion, UserGroup)
+    return (select(Proposal, User, ProposalVersion, UserGroup, RemoteParticipant)
             .outerjoin(User, User.id == Proposal.author_id)
+            .outerjoin(RemoteParticipant, RemoteParticipant.id == Proposal.remote_participant_id)
             .outerjoin(UserGroup, UserGroup.id == Proposal.user_group_id)
             .join(ProposalVersion, and_(ProposalVersion.proposal_id == Proposal.id,
                                         ProposalVersion.number == Proposal.version_number))
@@ -100,8 +106,8 @@ async def list_proposals(request: web.Request) -> web.Response:
         informal = await informal_counts(db, visible)
     base = request.app[SETTINGS].base_url
     return json(paging.envelope([proposal_json(p, a, v, space, base, shown.get(p.component_id, False), g,
-                                               origins.get(p.id), informal.get(p.id, 0))
-                                 for p, a, v, g in rows], total))
+                                               origins.get(p.id), informal.get(p.id, 0), r)
+                                 for p, a, v, g, r in rows], total))
 
 
 async def get_proposal(request: web.Request) -> web.Response:
@@ -113,7 +119,7 @@ async def get_proposal(request: web.Request) -> web.Response:
                                 .where(Proposal.id == int(raw), Space.published.is_(True)))).first()
         if row is None:
             raise user_error(404, "No published proposal has this id.")
-        proposal, author, version, group, space = row
+        proposal, author, version, group, remote, space = row
         shown = (await _visibility(db, space)).get(proposal.component_id, False)
         origins = (await supports_by_origin(db, [proposal.id], host_of(request.app[SETTINGS].base_url))
                    ).get(proposal.id) if shown else None
@@ -121,7 +127,7 @@ async def get_proposal(request: web.Request) -> web.Response:
         versions = (await db.scalars(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                                      .order_by(ProposalVersion.number))).all()
     base = request.app[SETTINGS].base_url
-    item = proposal_json(proposal, author, version, space, base, shown, group, origins, informal)
+    item = proposal_json(proposal, author, version, space, base, shown, group, origins, informal, remote)
     item["versions"] = [version_json(v) for v in versions]
     return json(item)
 
@@ -142,7 +148,8 @@ def openapi() -> tuple[dict, dict]:
         "state": {"type": "string", "enum": list(STATES)}, "answer": {"type": "string"},
         "answered_at": {**string_or_null, "format": "date-time"},
         "created_at": {"type": "string", "format": "date-time"},
-        "author": {**string_or_null, "description": "The author's actor URI."},
+        "author": {"oneOf": [{**string_or_null, "description": "Actor URI of this node's account that wrote it."},
+                             REMOTE_AUTHOR_REF]},
         "user_group": GROUP_SCHEMA,
         "version": {"type": "integer", "description": "Number of the current version."},
         "fingerprint": {"type": "string", "description": "SHA-256 (hex) of the current version's canonical JSON."},
@@ -183,6 +190,7 @@ def openapi() -> tuple[dict, dict]:
     schemas = {
         "Proposal": {"type": "object", "required": required, "properties": proposal_props},
         "ProposalVersion": version_schema,
+        "RemoteAuthor": REMOTE_AUTHOR_SCHEMA,
         "ProposalWithVersions": {"type": "object", "required": [*required, "versions"], "properties": {
             **proposal_props,
             "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ProposalVersion"}}}},

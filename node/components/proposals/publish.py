@@ -44,6 +44,10 @@ def _publication(kind: str, row, ctx: PublishContext, shown: bool) -> Publicatio
     article = proposal_to_article(proposal, version, base_url=ctx.base_url, space_slug=space.slug,
                                   author_username=username, locale=ctx.locale, counts_visible=shown,
                                   author_uri=remote_actor)
+    if proposal.origin_uri:
+        # A proposal shared from another node says where it comes from, so that a mirror's
+        # reports reach that node too (node.moderation.federation), as the copy's Updates do.
+        article["context"] = proposal.origin_uri
     return Publication(kind, article, space.id, space.slug, proposal.author_id if username else None, username)
 
 

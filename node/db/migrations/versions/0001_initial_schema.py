@@ -724,6 +724,7 @@ def upgrade() -> None:
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_name', sa.String(length=300), nullable=True),
     sa.Column('title', sa.JSON(), nullable=False),
     sa.Column('url', sa.String(length=500), nullable=False),
     sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
