@@ -10,7 +10,7 @@ in the budget's ballot list under the receipt only (docs/BUDGETS.md, "Receipts")
 
 Checks, in order (each refusal is a ``Reject`` whose ``reason`` is a REASONS code): both proofs
 are there and the Ballot's verifies with a key of the actor (``unsigned``); the attestation and the
-partnership, exactly as for a support (node.cohosting.host._eligible; an ``open`` space's
+partnership, exactly as for a support (node.cohosting.answer.eligible; an ``open`` space's
 non-partner has no informal ballot: ``not_partner``); the budget takes ballots from other nodes
 (no postal codes: ``budget_restricted``); the selection names projects of this budget and the
 receipt is a SHA-256 not used yet (``ballot_invalid``); then the budget's own rules, by the code
@@ -19,7 +19,6 @@ ballot per person (``already_voted``), the ballot kind's limits (``ballot_invali
 """
 from __future__ import annotations
 
-import logging
 import re
 
 from sqlalchemy import select
@@ -28,13 +27,9 @@ from federation.vocab import id_of, types_of
 from node.activitypub import uris
 from node.activitypub.inbox import InboxContext
 from node.appkeys import DB, SETTINGS
-from node.cohosting.host import Refusal, _answer, _context_with_proofs, _eligible
-from node.cohosting.ledger import add_record, current_head, head_document
-from node.cohosting.models import ParticipationRecord
+from node.cohosting.answer import Outcome, Refusal, answer, attested, refusals
 from node.db.base import utcnow
 from node.spaces.models import Space
-
-log = logging.getLogger("civicnode.cohosting")
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SECRET = ("selection", "receipt", "proof")  # left out of the public record
@@ -129,7 +124,6 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
     ballot = activity.get("object")
     if not isinstance(ballot, dict) or "Ballot" not in types_of(ballot) or "attestation" not in activity:
         return  # a Note, a proposal: other handlers' (node.cohosting.routes)
-    from node.activitypub.outbox import enqueue
     from node.cohosting.records import node_signing_key
     from node.components.budgets.models import Ballot, Budget
     from node.components.budgets.service import BudgetError, budget_uri, check_and_store_ballot, voting_context
@@ -148,15 +142,13 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
         space, budget = found
         group = uris.space_actor(base, space.slug)
         uri = budget_uri(base, space.slug, budget)
-        reason, participant, receipt = None, None, None
-        try:
-            if "proof" not in activity:
-                raise Refusal("unsigned", "the activity has no FEP-8b32 proof of its author")
+        outcome, receipt = Outcome(), None
+        with refusals(outcome, "ballot", activity):
+            # Every failure of these three is "unsigned", whichever comes first.
             _check_ballot_proof(ballot, actor)
-            if id_of(ballot.get("attributedTo")) != actor.id:
-                raise Refusal("unsigned", "the Ballot is not attributed to the activity's actor")
-            participant, informal = await _eligible(ctx, db, space, group, activity, actor, now)
-            if informal:  # an open space's follower: a ballot is counted or not, never "informal"
+            participant = await attested(ctx, db, space, activity, actor, now, outcome, obj=ballot, refused="unsigned")
+            if outcome.informal:  # an open space's follower: a ballot is counted or not, never "informal"
+                outcome.informal = False  # kept as a refused ballot, not an informal one
                 raise Refusal("not_partner", f"{actor.id}'s node is not a partner of {group}", participant)
             if budget.postal_codes:
                 raise Refusal("budget_restricted", "", participant)
@@ -176,21 +168,8 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
                     await check_and_store_ballot(db, fresh, participant, choices, base_url=base, receipt=receipt)
             except BudgetError as exc:
                 raise Refusal(_budget_reason(exc), str(exc), participant) from None
-        except Refusal as refusal:
-            reason = refusal.reason
-            log.info("refused ballot %s: %s", activity["id"], refusal.detail or refusal.reason)
-            participant = refusal.participant
-        if participant is not None:
-            # As for supports: refusals before the attestation held are answered but not kept.
-            await add_record(db, ParticipationRecord(
-                space_id=space.id, participant_id=participant.id, actor_uri=actor.id, kind="ballot",
-                object_uri=uri, activity_id=activity["id"], activity=public_record(activity),
-                answer="rejected" if reason else "accepted", reason=reason, informal=False, received_at=now))
-        answer = _answer(group, "Reject" if reason else "Accept", activity, reason)
-        if reason is None:
             # Sent to the voter alone: where their receipt is listed once the ballots are published.
-            answer["result"] = f"{uri}/ballots?receipt={receipt}"
-            answer["receipt"] = receipt
-        answer["@context"] = _context_with_proofs()
-        answer["recordsHead"] = head_document(base, space.slug, *await current_head(db, space.id), signing)
-        await enqueue(db, actor_type="space", actor_id=space.id, activity=answer, inboxes=[actor.inbox])
+            outcome.result = f"{uri}/ballots?receipt={receipt}"
+        await answer(ctx, db, space, actor, activity, outcome, kind="ballot", object_uri=uri, now=now,
+                     signing=signing, record=public_record(activity),
+                     extra=None if outcome.reason else {"receipt": receipt})

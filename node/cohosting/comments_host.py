@@ -8,7 +8,7 @@ ordinary fediverse reply to our Article has no attestation — is ignored, not a
 Checks, in order (each refusal is answered with a ``Reject`` whose ``reason`` is a REASONS code):
 the activity carries its author's FEP-8b32 proof (``unsigned``) and the Note is the actor's own
 (``comment_refused``); the attestation and the partnership hold, exactly as for a support
-(node.cohosting.host._eligible); then the comments' own rules, by the code local comments go
+(node.cohosting.answer.eligible); then the comments' own rules, by the code local comments go
 through (node.components.comments.service.create_comment): comments open on the proposal
 (``comments_closed``), the comment replied to still there (``reply_target_gone``), the depth of
 replies (``reply_too_deep``), the text (``comment_refused``). An answered activity is kept, as
@@ -18,7 +18,6 @@ resident's actor, node.components.comments.publish).
 """
 from __future__ import annotations
 
-import logging
 
 from sqlalchemy import select
 
@@ -26,13 +25,11 @@ from federation.vocab import id_of, types_of
 from node.activitypub import uris
 from node.activitypub.inbox import InboxContext
 from node.appkeys import DB, SETTINGS
-from node.cohosting.host import Refusal, _answer, _context_with_proofs, _eligible, local_proposal
-from node.cohosting.ledger import add_record, current_head, head_document
-from node.cohosting.models import ParticipationRecord, RemoteParticipant
+from node.cohosting.answer import Outcome, Refusal, answer, attested, refusals
+from node.cohosting.host import local_proposal
 from node.db.base import utcnow
 from node.spaces.models import Space
 
-log = logging.getLogger("civicnode.cohosting")
 
 # CommentError.code (node.components.comments.service) -> REASONS code.
 COMMENT_REASONS = {"closed": "comments_closed", "hidden": "comments_closed", "parent_gone": "reply_target_gone",
@@ -84,18 +81,11 @@ def comment_text(note: dict) -> str:
     raise ValueError("the Note carries no text/markdown or text/plain content")
 
 
-def _named(participant: RemoteParticipant, actor) -> None:
-    """Their name as their actor document gives it now (shown with their comments)."""
-    name = (actor.name or actor.preferred_username or "").strip()
-    if name and participant.display_name != name[:255]:
-        participant.display_name = name[:255]
-
-
 async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
     note = activity.get("object")
     if not isinstance(note, dict) or "Note" not in types_of(note) or "attestation" not in activity:
         return  # a post or an ordinary fediverse reply, not a participation
-    from node.activitypub.outbox import enqueue
+    from node.cohosting.edits_host import known, remember
     from node.cohosting.records import node_signing_key
     from node.components.comments.activities import comment_id
     from node.components.comments.registry import load_target
@@ -114,14 +104,10 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
             return
         space, proposal_id, parent_id = found
         group = uris.space_actor(base, space.slug)
-        reason, participant, informal, comment = None, None, False, None
-        try:
-            if "proof" not in activity:
-                raise Refusal("unsigned", "the activity has no FEP-8b32 proof of its author")
-            if id_of(note.get("attributedTo")) != actor.id:
-                raise Refusal("comment_refused", "the Note is not attributed to the activity's actor")
-            participant, informal = await _eligible(ctx, db, space, group, activity, actor, now)
-            _named(participant, actor)
+        outcome = Outcome()
+        with refusals(outcome, "comment", activity):
+            participant = await attested(ctx, db, space, activity, actor, now, outcome, obj=note,
+                                         refused="comment_refused", name=True)
             try:
                 body = comment_text(note)
             except ValueError as exc:
@@ -129,6 +115,8 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
             target = await load_target(db, "proposal", proposal_id)
             if target is None:
                 raise Refusal("not_found", "", participant)
+            if await known(db, note):
+                raise Refusal("comment_refused", "a Note of this id was published here already", participant)
             alignment = note.get("alignment")
             try:
                 async with db.begin_nested():
@@ -138,19 +126,7 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
                         alignment=alignment if isinstance(alignment, str) else None)
             except CommentError as exc:
                 raise Refusal(COMMENT_REASONS.get(exc.code, "comment_refused"), str(exc), participant) from None
-        except Refusal as refusal:
-            reason = refusal.reason
-            log.info("refused comment %s: %s", activity["id"], refusal.detail or refusal.reason)
-            participant = refusal.participant
-        if participant is not None:
-            # As for supports: refusals before the attestation held are answered but not kept.
-            await add_record(db, ParticipationRecord(
-                space_id=space.id, participant_id=participant.id, actor_uri=actor.id, kind="comment",
-                object_uri=f"{group}/proposals/{proposal_id}", activity_id=activity["id"], activity=activity,
-                answer="rejected" if reason else "accepted", reason=reason, informal=informal, received_at=now))
-        answer = _answer(group, "Reject" if reason else "Accept", activity, reason)
-        if comment is not None:
-            answer["result"] = comment_id(base, comment.id)
-        answer["@context"] = _context_with_proofs()
-        answer["recordsHead"] = head_document(base, space.slug, *await current_head(db, space.id), signing)
-        await enqueue(db, actor_type="space", actor_id=space.id, activity=answer, inboxes=[actor.inbox])
+            remember(db, note, participant, space, comment_id=comment.id)  # for its Update or Delete
+            outcome.result = comment_id(base, comment.id)
+        await answer(ctx, db, space, actor, activity, outcome, kind="comment",
+                     object_uri=f"{group}/proposals/{proposal_id}", now=now, signing=signing)

@@ -8,7 +8,9 @@ Host side (a space of this node that partner nodes take part in):
 - ``participation_records``: every support and withdrawal, and every partner resident's comment,
   signed: a partner's resident's as received (their proof and their home node's attestation),
   with the answer given; a local resident's signed by this node when it happened. They are the public evidence behind the
-  counts (``/spaces/<slug>/records``, ``civicnode recount``), written once, never deleted.
+  counts (``/spaces/<slug>/records``, ``civicnode recount``), written once, never deleted;
+- ``remote_originals``: which comment or proposal here a partner's resident's Note or Article became,
+  so that they can edit or delete it from their node.
 
 Home side (a resident of this node takes part in a space of another node):
 - ``partnerships``: the spaces of other nodes this node was invited to co-host;
@@ -102,7 +104,9 @@ class ParticipationRecord(Base):
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"),
                                                        index=True)
     actor_uri: Mapped[str] = mapped_column(String(URI), default="")
-    kind: Mapped[str] = mapped_column(String(16))  # "support", "withdrawal", "comment", "proposal" or "ballot"
+    # "support", "withdrawal", "comment", "proposal", "ballot", or a change of a comment or proposal
+    # by its author (CHANGE_KINDS: node.cohosting.edits_host)
+    kind: Mapped[str] = mapped_column(String(24))
     # What was supported or commented on; for a proposal, the one created (else the space).
     object_uri: Mapped[str] = mapped_column(String(URI))
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
@@ -114,6 +118,21 @@ class ParticipationRecord(Base):
     # Its place in the space's chain (1, 2, …) and the chain's hash after it (node.cohosting.ledger).
     sequence: Mapped[int] = mapped_column()
     chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RemoteOriginal(Base):
+    """A partner node's resident's Note or Article as their node names it (``object_uri``), and the
+    comment or proposal it became here: what their later ``Update`` or ``Delete`` of it refers to
+    (node.cohosting.edits_host). Their actor is the participant's: the author check."""
+    __tablename__ = "remote_originals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_uri: Mapped[str] = mapped_column(String(URI), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("remote_participants.id", ondelete="CASCADE"))
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RecordsHead(Base):
@@ -149,8 +168,9 @@ class OutgoingParticipation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     space_uri: Mapped[str] = mapped_column(String(URI))
     object_uri: Mapped[str] = mapped_column(String(URI))
-    # "support", "withdrawal", "comment", "proposal" (whose object_uri is the space) or "ballot" (the budget)
-    kind: Mapped[str] = mapped_column(String(16))
+    # "support", "withdrawal", "comment", "proposal" (whose object_uri is the space), "ballot" (the
+    # budget), or a change of the resident's comment or proposal (CHANGE_KINDS; object_uri: its id there)
+    kind: Mapped[str] = mapped_column(String(24))
     activity_id: Mapped[str] = mapped_column(String(URI), unique=True)
     activity: Mapped[dict] = mapped_column(JSON)  # as sent: a withdrawal embeds the support it undoes
     # What the host made of it, named by its Accept (``result``): the published comment's or proposal's id.

@@ -8,7 +8,7 @@ carries an ``attestation``, is a participation; any other Create is left to its 
 Checks, in order (each refusal is answered with a ``Reject`` whose ``reason`` is a REASONS code):
 the activity carries its author's FEP-8b32 proof (``unsigned``) and the Article is the actor's
 own (``proposal_refused``); the attestation and the partnership hold, exactly as for a support
-(node.cohosting.host._eligible); then the proposals component's own rules, by the code local
+(node.cohosting.answer.eligible); then the proposals component's own rules, by the code local
 proposals go through (node.components.proposals.service.create_proposal): a published proposals
 component of the space that accepts new proposals (``proposals_closed``; ``target`` may name one,
 else the first in the space's order that accepts them), the title's and text's lengths
@@ -23,7 +23,6 @@ new proposal (``result``).
 """
 from __future__ import annotations
 
-import logging
 
 from sqlalchemy import select
 
@@ -31,13 +30,9 @@ from federation.vocab import id_of, types_of
 from node.activitypub import uris
 from node.activitypub.inbox import InboxContext
 from node.appkeys import DB, SETTINGS
-from node.cohosting.host import Refusal, _answer, _context_with_proofs, _eligible
-from node.cohosting.ledger import add_record, current_head, head_document
-from node.cohosting.models import ParticipationRecord
+from node.cohosting.answer import Outcome, Refusal, answer, attested, published_space, refusals
 from node.db.base import utcnow
 from node.spaces.models import Component, Space
-
-log = logging.getLogger("civicnode.cohosting")
 
 
 def addressed_space(base_url: str, activity: dict, article: dict) -> str | None:
@@ -105,8 +100,7 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
     article = activity.get("object")
     if not isinstance(article, dict) or "Article" not in types_of(article) or "attestation" not in activity:
         return  # not a partner's resident's proposal
-    from node.activitypub.outbox import enqueue
-    from node.cohosting.comments_host import _named
+    from node.cohosting.edits_host import known, remember
     from node.cohosting.records import node_signing_key
     from node.components.proposals.activities import proposal_url
     from node.components.proposals.service import ProposalError, create_proposal
@@ -115,25 +109,22 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
     slug = addressed_space(base, activity, article)
     if slug is None:
         return  # not written into one of our spaces: not ours to answer
-    now = utcnow()
-    signing = await node_signing_key(ctx.app)  # before the transaction: it may need its own
+    # The key is read before the transaction: it may need its own.
+    now, signing = utcnow(), await node_signing_key(ctx.app)
     async with ctx.app[DB].begin() as db:
-        space = await db.scalar(select(Space).where(Space.slug == slug))
-        if space is None or not space.published:
+        space = await published_space(db, slug)
+        if space is None:
             return
-        group = uris.space_actor(base, slug)
-        reason, participant, informal, proposal = None, None, False, None
-        try:
-            if "proof" not in activity:
-                raise Refusal("unsigned", "the activity has no FEP-8b32 proof of its author")
-            if id_of(article.get("attributedTo")) != actor.id:
-                raise Refusal("proposal_refused", "the Article is not attributed to the activity's actor")
-            participant, informal = await _eligible(ctx, db, space, group, activity, actor, now)
-            _named(participant, actor)
+        outcome = Outcome()
+        with refusals(outcome, "proposal", activity):
+            participant = await attested(ctx, db, space, activity, actor, now, outcome, obj=article,
+                                         refused="proposal_refused", name=True)
             try:
                 title, body = article_text(article)
             except ValueError as exc:
                 raise Refusal("proposal_refused", str(exc), participant) from None
+            if await known(db, article):
+                raise Refusal("proposal_refused", "an Article of this id was published here already", participant)
             try:
                 component = await receiving_component(db, base, space, activity.get("target"))
             except Refusal as refusal:
@@ -145,20 +136,7 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
                                                      values={"title": title, "body": body})
             except ProposalError as exc:
                 raise Refusal(proposal_reason(exc), str(exc), participant) from None
-        except Refusal as refusal:
-            reason = refusal.reason
-            log.info("refused proposal %s: %s", activity["id"], refusal.detail or refusal.reason)
-            participant = refusal.participant
-        if participant is not None:
-            # As for supports: refusals before the attestation held are answered but not kept.
-            await add_record(db, ParticipationRecord(
-                space_id=space.id, participant_id=participant.id, actor_uri=actor.id, kind="proposal",
-                object_uri=proposal_url(base, slug, proposal.id) if proposal is not None else group,
-                activity_id=activity["id"], activity=activity, answer="rejected" if reason else "accepted",
-                reason=reason, informal=informal, received_at=now))
-        answer = _answer(group, "Reject" if reason else "Accept", activity, reason)
-        if proposal is not None:
-            answer["result"] = proposal_url(base, slug, proposal.id)
-        answer["@context"] = _context_with_proofs()
-        answer["recordsHead"] = head_document(base, slug, *await current_head(db, space.id), signing)
-        await enqueue(db, actor_type="space", actor_id=space.id, activity=answer, inboxes=[actor.inbox])
+            remember(db, article, participant, space, proposal_id=proposal.id)  # for its Update or Delete
+            outcome.result = proposal_url(base, slug, proposal.id)
+        await answer(ctx, db, space, actor, activity, outcome, kind="proposal",
+                     object_uri=outcome.result or uris.space_actor(base, slug), now=now, signing=signing)

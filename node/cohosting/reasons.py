@@ -40,6 +40,12 @@ REASONS = {
     "body_too_short": N_("The host found the text of your proposal too short."),
     "body_too_long": N_("The host found the text of your proposal too long."),
     "proposal_refused": N_("The host could not publish your proposal as it was sent."),
+    # Changes of a resident's own comment or proposal (node.cohosting.edits_host).
+    "not_author": N_("Only its author can change or delete it, and the host has it under another person's name."),
+    "not_published_here": N_("The host has no comment or proposal of yours by that address."),
+    "comment_gone": N_("This comment was already deleted on its node."),
+    "edit_window_closed": N_("The time for editing this proposal is over on its node. You can still comment on it."),
+    "proposal_answered": N_("This proposal was answered or withdrawn on its node: it can no longer be changed."),
 }
 
 

@@ -143,6 +143,31 @@ async def _check_comment(keys: _Keys, item: dict, space: str) -> None:
     await _check_attestation(keys, item, activity, person, space)
 
 
+# Record kind -> (activity type, the object an Update holds): a resident's change of their own
+# comment or proposal (node.cohosting.edits_host), evidence like the Create, counted nowhere.
+CHANGED = {"comment_edit": ("Update", "Note"), "proposal_edit": ("Update", "Article"),
+           "comment_delete": ("Delete", None), "proposal_withdraw": ("Delete", None)}
+
+
+async def _check_change(keys: _Keys, item: dict, space: str) -> None:
+    """Their own signed Update of their Note or Article, or Delete of it (its id, at their node),
+    with their node's attestation."""
+    kind = item.get("kind")
+    verb, object_type = CHANGED[kind]
+    activity = item.get("activity")
+    if not isinstance(activity, dict) or verb not in types_of(activity):
+        raise ValueError(f"the {kind} record holds no {verb}")
+    person = id_of(activity.get("actor"))
+    changed = activity.get("object")
+    if object_type is not None and (not isinstance(changed, dict) or object_type not in types_of(changed)
+                                    or id_of(changed.get("attributedTo")) != person):
+        raise ValueError(f"the {kind} record holds no {object_type} of its actor")
+    if not person or not same_origin(id_of(changed) or "", person):
+        raise ValueError(f"the {kind} record is not about an object of its actor")
+    await keys.check(activity, person)
+    await _check_attestation(keys, item, activity, person, space)
+
+
 async def _check_ballot(keys: _Keys, item: dict, space: str) -> tuple[str, str]:
     """A partner resident's ballot in a budget (node.cohosting.ballots_host): published without
     its choices and receipt (a ballot is secret): the budget's public ballot list is what a
@@ -254,6 +279,10 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
                     continue
                 if item.get("kind") in CREATED:
                     await _check_comment(keys, item, space_url)
+                    report.checked += 1
+                    continue
+                if item.get("kind") in CHANGED:
+                    await _check_change(keys, item, space_url)
                     report.checked += 1
                     continue
                 kind, person, target = await _check(keys, item, space_url, host_node or "")

@@ -27,6 +27,9 @@ ROUTES = (
     (POST, "/following/{space_id}/items/{item_id}/take-part", "views", "take_part", "remote_take_part"),
     # Home side: a resident comments on a mirrored proposal (node.cohosting.comments_home).
     (POST, "/following/{space_id}/items/{item_id}/comment", "views", "comment", "remote_comment"),
+    # Home side: a resident edits or deletes their comment or proposal (node.cohosting.edits_home).
+    (POST, "/following/{space_id}/items/{item_id}/edit", "edits_home", "edit", "remote_item_edit"),
+    (POST, "/following/{space_id}/items/{item_id}/delete", "edits_home", "delete", "remote_item_delete"),
     # Home side: a resident proposes into a mirrored space (node.cohosting.proposals_home).
     (POST, "/following/{space_id}/propose", "proposals_home", "propose", "remote_propose"),
     # Home side: a resident votes in a budget of a co-hosted space (node.cohosting.ballots_home).
@@ -56,6 +59,8 @@ INBOX_HANDLERS = (
     ("Create", "comments_host", "on_create"),  # Create{Note}: a partner's resident comments
     ("Create", "ballots_host", "on_create"),   # Create{Ballot}: a partner's resident votes in a budget
     ("Create", "proposals_host", "on_create"),  # Create{Article}: a partner's resident proposes
+    ("Update", "edits_host", "on_update"),   # Update{Note|Article}: they edit their comment or proposal
+    ("Delete", "edits_host", "on_delete"),   # Delete: they delete their comment or withdraw their proposal
     ("Accept", "home", "on_accept"),         # the host's answer to a support, a comment or a proposal
     ("Reject", "home", "on_reject"),
     # Shared proposals (node.cohosting.shared), both sides.
@@ -72,6 +77,9 @@ _ID = "{key:[0-9a-f-]{36}}"
 PARTNERSHIP_ACTIVITY_PATHS = (f"/actor/partners/invites/{_ID}", f"/actor/partners/invites/{_ID}/remove",
                               f"/actor/partnerships/{_ID}/{{verb:accept|reject|leave}}",
                               f"/actor/follows/{_ID}", f"/actor/follows/{_ID}/undo")
+# The handlers of a partner's resident's Create, Update and Delete (not the shared proposals'
+# Update, which another node's space sends without attestation).
+ATTESTED = ("comments_host", "ballots_host", "proposals_host", "edits_host")
 
 # Under a proposal: where it comes from, or the other nodes' spaces it was proposed to.
 _SHARES_SECTION = lazy("node.cohosting.shared_views", "proposal_section")
@@ -96,9 +104,10 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_get(path, served, name=f"partnership_activity_{number}")
     for activity_type, module, handler in INBOX_HANDLERS:
         target = lazy(f"node.cohosting.{module}", handler)
-        if activity_type == "Create":
+        if module in ATTESTED:
             # Participation from a partner's resident always carries an attestation; any other
-            # Create (a fediverse post) is none of these handlers' business and is not dispatched.
+            # Create, Update or Delete (a fediverse post, its edit, an account's deletion) is none
+            # of these handlers' business and is not dispatched to them.
             target.accepts = _attested
         register_inbox_handler(app, activity_type, target)
     from node.components.proposals.views import PROPOSAL_SECTIONS

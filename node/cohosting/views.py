@@ -65,7 +65,7 @@ async def participation_context(request: web.Request, db, space, item) -> dict:
     context = {"cohosted": True, "informal": informal,
                "required": [gettext(HANDLER_LABELS.get(n, n)) for n in required],
                "participation": None, "supports_now": False, "missing": False,
-               "may_comment": False, "my_comments": [], "comment_body_limit": BODY_LIMIT}
+               "may_comment": False, "my_comments": [], "my_items": {}, "comment_body_limit": BODY_LIMIT}
     if user is None:
         return context
     row = await latest(db, user.id, item.uri)
@@ -77,6 +77,9 @@ async def participation_context(request: web.Request, db, space, item) -> dict:
                                     "text": answer_text(gettext, row, space.host)}
     context["supports_now"] = supports_now(row)
     context["my_comments"] = await _my_comments(gettext, db, user, space, item)
+    from node.cohosting.edits_home import mine
+
+    context["my_items"] = await mine(gettext, db, user.id, space)  # what they may edit or delete
     context["may_comment"] = not context["missing"]
     return context
 

@@ -40,8 +40,10 @@ def clean_body(text) -> str:
     return body
 
 
-def can_edit(user, comment: Comment) -> bool:
+def can_edit(user, comment: Comment, remote_participant=None) -> bool:
     # Moderators may remove a comment but never put words in someone else's mouth.
+    if remote_participant is not None:  # a partner node's resident, from their node
+        return comment.remote_participant_id == remote_participant.id and not comment.deleted
     return user is not None and comment.author_id == user.id and not comment.deleted
 
 
@@ -112,9 +114,12 @@ async def create_comment(db, target: CommentTarget, *, commentable_type: str, co
     return comment
 
 
-async def edit_comment(db, target: CommentTarget, comment: Comment, user, body) -> Comment:
-    if not can_edit(user, comment):
-        raise CommentError(403, N_("Only the author of a comment can edit it."))
+async def edit_comment(db, target: CommentTarget, comment: Comment, user, body, *,
+                       remote_participant=None) -> Comment:
+    """`remote_participant`: the partner node's resident who wrote it, editing from their node
+    (node.cohosting.edits_host), with `user` None: the same rules hold."""
+    if not can_edit(user, comment, remote_participant):
+        raise CommentError(403, N_("Only the author of a comment can edit it."), code="not_author")
     _check_open(target)
     body = clean_body(body)
     if body != comment.body:
@@ -122,23 +127,25 @@ async def edit_comment(db, target: CommentTarget, comment: Comment, user, body) 
         comment.edited_at = utcnow()
         await db.flush()
         await record_event(db, "comment.edited", subject_type="comment", subject_id=comment.id,
-                           actor_id=user.id, space_id=comment.space_id)
+                           actor_id=user.id if user is not None else None, space_id=comment.space_id)
     return comment
 
 
-async def delete_comment(db, target: CommentTarget, comment: Comment, user) -> Comment:
+async def delete_comment(db, target: CommentTarget, comment: Comment, user, *, remote_participant=None) -> Comment:
     if comment.deleted:
         return comment  # a second click on "Delete" changes nothing
-    if not can_delete(user, comment):
-        raise CommentError(403, N_("Only the author of a comment or a moderator can delete it."))
+    by_author = (comment.remote_participant_id == remote_participant.id if remote_participant is not None
+                 else user is not None and comment.author_id == user.id)
+    if not by_author and (remote_participant is not None or not can_delete(user, comment)):
+        raise CommentError(403, N_("Only the author of a comment or a moderator can delete it."), code="not_author")
     comment.deleted_at = utcnow()
-    comment.deleted_by_id = user.id
+    comment.deleted_by_id = user.id if user is not None else None
     await db.flush()
     if target.count_changed:
         await target.count_changed(db, -1)
     await record_event(db, "comment.deleted", subject_type="comment", subject_id=comment.id,
-                       actor_id=user.id, space_id=comment.space_id,
-                       data={"by_author": comment.author_id == user.id})
+                       actor_id=user.id if user is not None else None, space_id=comment.space_id,
+                       data={"by_author": by_author})
     return comment
 
 

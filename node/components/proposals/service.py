@@ -149,41 +149,59 @@ def edit_deadline(proposal: Proposal, settings: dict) -> datetime | None:
     return proposal.created_at + timedelta(minutes=minutes) if minutes else None
 
 
-def can_edit(proposal: Proposal, settings: dict, user, now: datetime | None = None) -> bool:
+def is_author(proposal: Proposal, user, remote_participant=None) -> bool:
+    """`remote_participant`: a partner node's resident acting from their node (with `user` None)."""
+    if remote_participant is not None:
+        return proposal.remote_participant_id == remote_participant.id
+    return user is not None and user.id == proposal.author_id
+
+
+def can_edit(proposal: Proposal, settings: dict, user, now: datetime | None = None,
+             remote_participant=None) -> bool:
     deadline = edit_deadline(proposal, settings)
-    return (user is not None and user.id == proposal.author_id and proposal.state == "not_answered"
+    return (is_author(proposal, user, remote_participant) and proposal.state == "not_answered"
             and deadline is not None and (now or datetime.now(timezone.utc)) <= deadline)
 
 
+NOT_EDITABLE = N_("This proposal can no longer be edited: it has been answered or withdrawn.")
+EDIT_TIME_OVER = N_("The time for editing this proposal is over. You can still comment on it.")
+ALREADY_WITHDRAWN = N_("This proposal is already withdrawn.")
+
+
 async def edit_proposal(db, proposal: Proposal, *, space, component, user, values: dict, base_url: str,
-                        now: datetime | None = None) -> Proposal:
+                        now: datetime | None = None, remote_participant=None) -> Proposal:
+    """`remote_participant`: the partner node's resident who wrote it, editing from their node
+    (node.cohosting.edits_host), with `user` None: the same rules, and their actor stays the
+    author of the new version."""
     settings = settings_of(component)
-    if user.id != proposal.author_id:
+    if not is_author(proposal, user, remote_participant):
         raise refuse(N_("Only the author of a proposal can edit it."), 403)
     if proposal.state != "not_answered":
-        raise refuse(N_("This proposal can no longer be edited: it has been answered or withdrawn."), 403)
-    if not can_edit(proposal, settings, user, now):
-        raise refuse(N_("The time for editing this proposal is over. You can still comment on it."), 403)
+        raise refuse(NOT_EDITABLE, 403)
+    if not can_edit(proposal, settings, user, now, remote_participant):
+        raise refuse(EDIT_TIME_OVER, 403)
     data = check_text(values, settings)
     if all(getattr(proposal, key) == value for key, value in data.items()):
         return proposal
     await add_version(db, proposal, base_url=base_url, space_slug=space.slug,
-                      author_username=user.username, **data)
-    await record_proposal_event(db, "proposal.edited", proposal, actor_id=user.id)
+                      author_username=user.username if user is not None else None,
+                      author=remote_participant.actor_uri if remote_participant is not None else None, **data)
+    await record_proposal_event(db, "proposal.edited", proposal, actor_id=user.id if user is not None else None)
     return proposal
 
 
-async def withdraw_proposal(db, proposal: Proposal, *, user) -> None:
-    if user.id != proposal.author_id:
+async def withdraw_proposal(db, proposal: Proposal, *, user, remote_participant=None) -> None:
+    if not is_author(proposal, user, remote_participant):
         raise refuse(N_("Only the author of a proposal can withdraw it."), 403)
     if proposal.state == "withdrawn":
-        raise refuse(N_("This proposal is already withdrawn."), 409)
+        raise refuse(ALREADY_WITHDRAWN, 409)
     if proposal.state in ("accepted", "rejected"):
         raise refuse(N_("An answered proposal cannot be withdrawn."), 409)
     previous = proposal.state
     proposal.state = "withdrawn"
     proposal.withdrawn_at = datetime.now(timezone.utc)
-    await record_proposal_event(db, "proposal.withdrawn", proposal, actor_id=user.id, previous=previous)
+    await record_proposal_event(db, "proposal.withdrawn", proposal, actor_id=user.id if user is not None else None,
+                                previous=previous)
     await db.flush()
 
 

@@ -352,7 +352,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('space_uri', sa.String(length=2048), nullable=False),
     sa.Column('object_uri', sa.String(length=2048), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('activity_id', sa.String(length=2048), nullable=False),
     sa.Column('activity', sa.JSON(), nullable=False),
     sa.Column('result_uri', sa.String(length=2048), nullable=True),
@@ -373,7 +373,7 @@ def upgrade() -> None:
     sa.Column('space_id', sa.Integer(), nullable=False),
     sa.Column('participant_id', sa.Integer(), nullable=True),
     sa.Column('actor_uri', sa.String(length=2048), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('object_uri', sa.String(length=2048), nullable=False),
     sa.Column('activity_id', sa.String(length=2048), nullable=False),
     sa.Column('activity', sa.JSON(), nullable=False),
@@ -1030,6 +1030,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_proposal_supports_participant_component', ['participant_id', 'component_id'], unique=False)
         batch_op.create_index('ix_proposal_supports_user_component', ['user_id', 'component_id'], unique=False)
 
+    op.create_table('remote_originals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('object_uri', sa.String(length=2048), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('space_id', sa.Integer(), nullable=False),
+    sa.Column('comment_id', sa.Integer(), nullable=True),
+    sa.Column('proposal_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', node.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_remote_originals_comment_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['participant_id'], ['remote_participants.id'], name=op.f('fk_remote_originals_participant_id_remote_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_remote_originals_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_remote_originals_space_id_spaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_remote_originals')),
+    sa.UniqueConstraint('object_uri', name=op.f('uq_remote_originals_object_uri'))
+    )
     op.create_table('sortition_draw_commitments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('draw_id', sa.Integer(), nullable=False),
@@ -1092,6 +1107,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sortition_draw_commitments_draw_id'))
 
     op.drop_table('sortition_draw_commitments')
+    op.drop_table('remote_originals')
     with op.batch_alter_table('proposal_supports', schema=None) as batch_op:
         batch_op.drop_index('ix_proposal_supports_user_component')
         batch_op.drop_index('ix_proposal_supports_participant_component')
