@@ -23,14 +23,14 @@ DONE = {"shared": N_("The proposal was sent to that space; its administrators wi
         "refused": N_("The offer was refused; its node was told.")}
 
 
-async def proposal_section(request: web.Request, db, space, component, proposal) -> Markup | None:
+async def proposal_section(request: web.Request, db, page) -> Markup | None:
     """Under a proposal: its origin (a copy), or the spaces of other nodes it was proposed to."""
-    user = request.get(USER)
-    shares = await shared.shares_of(db, proposal.id)
+    user, space, proposal = request.get(USER), page.space, page.proposal
     can_share = (user is not None and not proposal.origin_uri and proposal.state not in ("withdrawn", "rejected")
                  and (user.is_admin or user.id == proposal.author_id))
-    if not (shares or proposal.origin_uri or can_share):
-        return None
+    if not (page.shared or proposal.origin_uri or can_share):
+        return None  # the page's query said there is nothing to list
+    shares = await shared.shares_of(db, proposal.id) if page.shared else []
     shared_now = request.query.get("done") == "shared"
     html = aiohttp_jinja2.render_string("cohosting/_proposal_shares.html", request, {
         **base_context(request), "space": space, "proposal": proposal, "shares": shares, "can_share": can_share,

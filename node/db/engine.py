@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
@@ -17,7 +18,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
-    engine = create_async_engine(url, **kwargs)
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        # The same driver, each statement one trip to its thread (node.db.sqlite_driver).
+        from node.db.sqlite_driver import DRIVERNAME
+
+        parsed = parsed.set(drivername=DRIVERNAME)
+    engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

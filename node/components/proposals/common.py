@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from node.accounts.models import User
+from node.cohosting.models import ProposalShare
 from node.appkeys import GETTEXT, SETTINGS, USER
 from node.components.proposals.models import Amendment, Proposal, ProposalVersion, Support
 from node.groups.models import UserGroup
@@ -111,12 +112,13 @@ class ProposalPage(NamedTuple):
     has_amendments: bool  # False: no need to ask for them
     remote_supports: bool  # False: every support is from this node's residents
     given: int  # supports the viewer gave in the component (0 for anonymous visitors)
+    shared: bool  # proposed to other nodes' spaces (node.cohosting.shared)
 
 
 async def load_proposal_page(request: web.Request, db, user) -> ProposalPage:
     """What visible_space and load_proposal find, with the same 404s, and in the same query what
     the proposal's page shows with them: the active phase, the current version, the group,
-    whether there are amendments or supports from partner nodes, and for a logged-in viewer
+    whether there are amendments, supports from partner nodes or offers to other nodes, and for a logged-in viewer
     their support, how many supports they gave in the component, whether they may answer and
     whether they follow the proposal (one round trip instead of up to twelve on the busiest page
     of a logged-in resident)."""
@@ -126,17 +128,17 @@ async def load_proposal_page(request: web.Request, db, user) -> ProposalPage:
     row = (await db.execute(_page_query(user is not None), values)).first()
     if row is None or (not row[0].published and not is_admin(request)):
         raise user_error(404, UNKNOWN_SPACE)
-    space, proposal, author, component, version, group, phase_id, has_amendments, remote_supports = row[:9]
+    space, proposal, author, component, version, group, phase_id, has_amendments, remote_supports, shared = row[:10]
     if proposal is None:
         raise user_error(404, "This proposal does not exist.")
     if component is None or (not component.published and not is_admin(request)):
         raise user_error(404, "This space has no such component.")
     mine, can_answer, follow, given = None, False, None, 0
     if user is not None:
-        mine, can_answer, given = row[9], user.is_admin or bool(row[10]), row[12] or 0
-        follow = {"type": "proposal", "id": proposal.id, "following": bool(row[11])}
+        mine, can_answer, given = row[10], user.is_admin or bool(row[11]), row[13] or 0
+        follow = {"type": "proposal", "id": proposal.id, "following": bool(row[12])}
     return ProposalPage(space, component, proposal, author, version, group, phase_id, mine, can_answer, follow,
-                        bool(has_amendments), bool(remote_supports), given)
+                        bool(has_amendments), bool(remote_supports), given, bool(shared))
 
 
 @lru_cache(maxsize=2)
@@ -150,8 +152,9 @@ def _page_query(logged_in: bool):
     has_amendments = exists().where(Amendment.proposal_id == Proposal.id)
     others = aliased(Support)
     remote_supports = exists().where(others.proposal_id == Proposal.id, others.participant_id.is_not(None))
+    shared = exists().where(ProposalShare.proposal_id == Proposal.id)
     query = (select(Space, Proposal, User, Component, ProposalVersion, UserGroup, phase, has_amendments,
-                    remote_supports)
+                    remote_supports, shared)
              .select_from(Space)
              .outerjoin(Proposal, and_(Proposal.id == bindparam("proposal_id"), Proposal.space_id == Space.id,
                                        not_hidden("proposal", Proposal.id)))

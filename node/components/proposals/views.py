@@ -29,8 +29,8 @@ from node.permissions.web import notice, public_requirements, request_decisions
 from node.web.render import render
 
 # Extra sections under a proposal, after the comments (for later capabilities):
-# `async (request, db, space, component, proposal) -> Markup | None`, rendered in order, given
-# the page's database session.
+# `async (request, db, page) -> Markup | None` (page: common.ProposalPage), rendered in order,
+# given the page's database session.
 PROPOSAL_SECTIONS: list = []
 
 
@@ -88,7 +88,7 @@ async def show(request: web.Request) -> web.Response:
         remote_author = await db.get(RemoteParticipant, proposal.remote_participant_id) \
             if proposal.remote_participant_id else None
         # In the page's session: one session per request, however many sections there are.
-        sections = [await section(request, db, space, component, proposal) for section in PROPOSAL_SECTIONS]
+        sections = [await section(request, db, page) for section in PROPOSAL_SECTIONS]
     return render(request, "components/proposals/show.html", {
         "origins": origins, "informal": informal, "remote_author": remote_author,
         "space": space, "component": component, "proposal": proposal, "author": author, "group": group,
