@@ -79,6 +79,10 @@ CIVICNODE_CONTEXT: Mapping[str, Any] = MappingProxyType({
     "eligibleFor": {"@id": "cn:eligibleFor", "@type": "@id"},
     "authorization": "cn:authorization",
     "validUntil": {"@id": "cn:validUntil", "@type": "xsd:dateTime"},
+    # For a budget restricted to postal codes: the resident lives in one of these (never which);
+    # its "context" is the budget, as a Ballot's is.
+    "residesIn": "cn:residesIn",
+    "postalCodes": "cn:postalCodes",
     # What a host asks partner nodes to vouch for (an Invite), and why it refused (a Reject).
     "conditions": "cn:conditions",
     "reason": "cn:reason",

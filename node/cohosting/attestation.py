@@ -6,6 +6,10 @@ by the home node's actor, so the host (and anyone recounting later) can check bo
 long after the HTTP request is gone. It names the resident (``subject``), the space
 (``eligibleFor``), the authorisation it rests on and an expiry; nothing of the authorisation's
 data (document numbers, birth dates) leaves the home node.
+
+For a budget restricted to postal codes, the attestation also says ``residesIn``: the resident
+lives in one of the budget's codes — the whole list the host publishes, never the resident's
+own code, since the attestation goes into the space's public records.
 """
 from __future__ import annotations
 
@@ -35,13 +39,39 @@ def _iso(moment: datetime) -> str:
 
 
 def unsigned_attestation(*, node_actor: str, resident: str, space: str, authorisation: str | None,
-                         now: datetime, valid_until: datetime | None = None) -> dict[str, Any]:
+                         now: datetime, valid_until: datetime | None = None,
+                         resides_in: dict | None = None) -> dict[str, Any]:
     """The attestation before the node's proof is added (federation.proofs.create_proof).
-    ``valid_until``: never later than the authorisation itself holds."""
+    ``valid_until``: never later than the authorisation itself holds. ``resides_in``:
+    {"context": budget URI, "postalCodes": [...]} (residence_claim), for a restricted budget's ballot."""
     until = now + VALIDITY if valid_until is None else min(valid_until, now + VALIDITY)
+    extra = {"residesIn": resides_in} if resides_in is not None else {}
     return {"id": f"{node_actor}/attestations/{uuid.uuid4()}", "type": ATTESTATION_TYPE,
             "attributedTo": node_actor, "subject": resident, "eligibleFor": space,
-            "authorization": authorisation or "account", "published": _iso(now), "validUntil": _iso(until)}
+            "authorization": authorisation or "account", "published": _iso(now), "validUntil": _iso(until),
+            **extra}
+
+
+def residence_claim(budget: str, codes) -> dict[str, Any]:
+    """The ``residesIn`` claim for ``budget``: its codes, normalised (node.permissions.rules
+    postal_key: how verifications store them) and sorted, so that equal lists are equal JSON."""
+    from node.permissions.rules import postal_key
+
+    return {"context": budget, "postalCodes": sorted({postal_key(c) for c in codes if postal_key(c)})}
+
+
+def claimed_codes(document: dict, budget: str) -> set[str] | None:
+    """The postal codes the attestation ``document`` says its resident lives in one of, for
+    ``budget``; None without such a claim (or a claim for another budget, or malformed)."""
+    from node.permissions.rules import postal_key
+
+    claim = document.get("residesIn")
+    if not isinstance(claim, dict) or id_of(claim.get("context")) != budget:
+        return None
+    codes = claim.get("postalCodes")
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and postal_key(c) for c in codes):
+        return None
+    return {postal_key(c) for c in codes}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ Budgets are not announced to followers: the page reads the host's ``<space>/budg
 addresses only where the settings allow them). The resident's choices go to the host in a
 ``Create`` whose object is a ``Ballot`` signed by the resident (FEP-8b32) naming the budget, with
 the choices (``selection``) and the receipt in the activity, itself signed by the resident and
-carrying this node's eligibility attestation (node.cohosting.home._attestation).
+carrying this node's eligibility attestation (node.cohosting.home._attestation). A budget
+restricted to postal codes (``postalCodes``) takes the ballot only if the resident holds an
+active verification here with one of them; the attestation then says so for this budget and
+these codes (``residesIn``), never which code is the resident's.
 
 The receipt is computed here, as the host computes its own residents' receipts
 (service.canonical_ballot over the host's budget URI and project ids, with a salt drawn here):
@@ -33,6 +36,7 @@ from node.db.base import utcnow
 from node.i18n import N_
 
 MAX_PROJECTS = 10_000
+MAX_POSTAL_CODES = 500  # as many as a budget may have (node.components.budgets.service.check_budget)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,16 @@ async def host_budgets(app, space: RemoteSpace) -> list[dict]:
     return [b for b in budgets if isinstance(b, dict) and isinstance(b.get("id"), str)
             and b["id"].startswith(f"{space.uri}/c/") and isinstance(b.get("number"), int)
             and isinstance(b.get("projects"), list)]
+
+
+def postal_codes_of(budget: dict) -> list[str]:
+    """The postal codes a budget of budgets.json is restricted to ([] when it is not, or when its
+    host does not say which)."""
+    codes = budget.get("postalCodes") if budget.get("restricted") else None
+    if (not isinstance(codes, list) or len(codes) > MAX_POSTAL_CODES
+            or not all(isinstance(c, str) and 0 < len(c.strip()) <= 16 for c in codes)):
+        return []
+    return [c.strip() for c in codes]
 
 
 async def sent_ballots(db, user_id: int, budget_uris: list[str]) -> dict[str, OutgoingParticipation]:
@@ -120,7 +134,8 @@ async def send_ballot(app, user, space_id: int, number: int, form) -> Sent:
     budget = next((b for b in await host_budgets(app, space) if b["number"] == number), None)
     if budget is None:
         raise ParticipationError(N_("This budget does not exist."), 404)
-    if budget.get("restricted"):
+    codes = postal_codes_of(budget)
+    if budget.get("restricted") and not codes:  # a host that does not publish the codes
         raise ParticipationError(N_("This budget is for residents of some postal codes only: vote on its own node."))
     if not budget.get("votingOpen"):
         raise ParticipationError(N_("Voting is not open in this budget at the moment."))
@@ -145,7 +160,8 @@ async def send_ballot(app, user, space_id: int, number: int, form) -> Sent:
         activity = {"@context": _context(), "id": f"{person}/participations/{uuid.uuid4()}", "type": "Create",
                     "actor": person, "object": ballot, "selection": selection, "receipt": receipt,
                     "audience": space.uri, "to": [space.uri], "published": published,
-                    "attestation": await _attestation(db, base, user, space.uri, partnership.conditions)}
+                    "attestation": await _attestation(db, base, user, space.uri, partnership.conditions,
+                                                      (uri, codes) if codes else None)}
         activity = await _signed(db, "user", user.id, person, activity)
         row = OutgoingParticipation(user_id=user.id, space_uri=space.uri, object_uri=uri, kind="ballot",
                                     activity_id=activity["id"], activity=activity)

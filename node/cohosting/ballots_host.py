@@ -11,8 +11,10 @@ in the budget's ballot list under the receipt only (docs/BUDGETS.md, "Receipts")
 Checks, in order (each refusal is a ``Reject`` whose ``reason`` is a REASONS code): both proofs
 are there and the Ballot's verifies with a key of the actor (``unsigned``); the attestation and the
 partnership, exactly as for a support (node.cohosting.answer.eligible; an ``open`` space's
-non-partner has no informal ballot: ``not_partner``); the budget takes ballots from other nodes
-(no postal codes: ``budget_restricted``); the selection names projects of this budget and the
+non-partner has no informal ballot: ``not_partner``); a budget with postal codes takes the ballot
+only if the attestation says the voter lives in one of them (``residesIn`` for this budget, its
+codes all among the budget's codes now; without the claim ``postal_code_not_attested``, with
+another ``budget_restricted``); the selection names projects of this budget and the
 receipt is a SHA-256 not used yet (``ballot_invalid``); then the budget's own rules, by the code
 local ballots go through (service.check_and_store_ballot): voting open (``voting_closed``), one
 ballot per person (``already_voted``), the ballot kind's limits (``ballot_invalid``).
@@ -98,6 +100,23 @@ def choices_of(selection, budget_uri: str, kind: str) -> dict[int, int | None]:
     return choices
 
 
+def _check_residence(attestation: dict, uri: str, codes: list[str], participant) -> None:
+    """A budget with postal codes: the home node's signed attestation (its proof is checked by
+    answer.eligible) says the voter lives in one of this budget's codes, all of them among the budget's
+    codes now (the admin may have changed them since the voter's node read them)."""
+    from node.cohosting.attestation import claimed_codes
+    from node.permissions.rules import postal_key
+
+    if attestation.get("residesIn") is None:
+        raise Refusal("postal_code_not_attested", "the attestation says nothing of a postal code", participant)
+    claimed = claimed_codes(attestation, uri)
+    if claimed is None:
+        raise Refusal("budget_restricted", f"the attestation's residesIn is not about {uri}", participant)
+    outside = claimed - {postal_key(c) for c in codes}
+    if outside:
+        raise Refusal("budget_restricted", f"{sorted(outside)} are not postal codes of {uri}", participant)
+
+
 def _budget_reason(exc) -> str:
     """The REASONS code of a refusal by node.components.budgets.service."""
     if exc.status == 409:
@@ -151,7 +170,7 @@ async def on_create(ctx: InboxContext, activity: dict, actor) -> None:
                 outcome.informal = False  # kept as a refused ballot, not an informal one
                 raise Refusal("not_partner", f"{actor.id}'s node is not a partner of {group}", participant)
             if budget.postal_codes:
-                raise Refusal("budget_restricted", "", participant)
+                _check_residence(activity["attestation"], uri, budget.postal_codes, participant)
             _component, _space, settings, _phase = await voting_context(db, budget)
             try:
                 choices = choices_of(activity.get("selection"), uri, settings["ballot_kind"])

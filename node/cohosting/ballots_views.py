@@ -9,7 +9,8 @@ from aiohttp import web
 
 from node.activitypub.follow_models import RemoteSpace
 from node.appkeys import DB, GETTEXT, LOCALE, NODE_INFO, USER
-from node.cohosting.ballots_home import ParticipationError, host_budgets, send_ballot, sent_ballots
+from node.cohosting.ballots_home import ParticipationError, host_budgets, postal_codes_of, send_ballot, sent_ballots
+from node.cohosting.home import holding_code
 from node.cohosting.reasons import reason_text
 from node.cohosting.service import active_partnership, conditions_labels, required_authorisations
 from node.i18n import N_, pick
@@ -58,14 +59,14 @@ async def _page(request: web.Request, space_id: int, sent=None, status: int = 20
         budgets = await host_budgets(request.app, space)
     except ParticipationError as exc:
         raise _fail(request, exc) from None
-    mine, missing = {}, False
+    mine, missing, held = {}, False, {}
     if user is not None:
         from node.verification.service import active_authorisations
 
         required = required_authorisations(partnership.conditions)
         async with request.app[DB]() as db:
             mine = await sent_ballots(db, user.id, [b["id"] for b in budgets])
-            held = await active_authorisations(db, user.id) if required else {}
+            held = await active_authorisations(db, user.id)
         missing = bool(required) and not any(name in held for name in required)
     locale = request.get(LOCALE, "en")
     default = request.app[NODE_INFO].get("default_locale", "en")
@@ -76,15 +77,20 @@ async def _page(request: web.Request, space_id: int, sent=None, status: int = 20
     shown = []
     for budget in budgets:
         row = mine.get(budget["id"])
-        shown.append({**budget, "title_text": title(budget.get("title")),
+        codes = postal_codes_of(budget)
+        # Said before the resident fills the form, as node.cohosting.home._attestation refuses.
+        resident = not codes or bool(holding_code(held, codes))
+        shown.append({**budget, "postal_codes": codes, "resident": resident, "title_text": title(budget.get("title")),
                       "description_text": title(budget.get("description")),
                       "kind_text": gettext(KINDS.get(budget.get("ballotKind"), KINDS["project_count"])),
                       "projects": [{**p, "title_text": title(p.get("title"))} for p in budget["projects"]
                                    if isinstance(p, dict) and p.get("feasibility") != "unfeasible"],
                       "answer": row.answer if row else None,
                       "answer_text": answer_text(gettext, row, space.host) if row else None,
-                      "receipt": row.activity.get("receipt") if row else None, "found_at": row.result_uri if row else None,
-                      "may_vote": user is not None and budget.get("votingOpen") and not budget.get("restricted")
+                      "receipt": row.activity.get("receipt") if row else None,
+                      "found_at": row.result_uri if row else None,
+                      "may_vote": user is not None and budget.get("votingOpen") and resident
+                      and not (budget.get("restricted") and not codes)
                       and (row is None or row.answer == "rejected")})
     return render(request, "cohosting/budgets.html", {
         "space": space, "budgets": shown, "conditions": conditions_labels(partnership.conditions), "sent": sent,

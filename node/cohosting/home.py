@@ -33,6 +33,10 @@ class ParticipationError(Exception):
         self.message, self.status, self.values = message, status, values
 
 
+NOT_RESIDENT = N_("This budget is for residents of these postal codes only: %(codes)s. None of your "
+                  "verifications on this node holds one of them.")
+
+
 def _context() -> list:
     from federation.vocab import default_context
 
@@ -68,7 +72,21 @@ async def _signed(db, owner_type: str, owner_id: int, actor_uri: str, document: 
     return create_proof(document, key.ed25519_seed_hex, await verification_method(actor_uri, key, db))
 
 
-async def _attestation(db, base: str, user, space_uri: str, conditions: dict) -> dict:
+def holding_code(held: dict, codes) -> list:
+    """The active authorisations among ``held`` whose postal code is one of ``codes`` (what
+    node.components.budgets.service.postal_code_allowed reads for the node's own budgets)."""
+    from node.permissions.rules import postal_key
+
+    wanted = {postal_key(c) for c in codes}
+    return [a for a in held.values() if postal_key((a.details or {}).get("postal_code")) in wanted]
+
+
+async def _attestation(db, base: str, user, space_uri: str, conditions: dict,
+                       residence: tuple[str, list[str]] | None = None) -> dict:
+    """This node's signed attestation for ``user`` in ``space_uri``. ``residence``: (budget URI,
+    its postal codes) when the budget is restricted: the attestation then says the resident lives
+    in one of them (``residesIn``), without saying which."""
+    from node.cohosting.attestation import residence_claim
     from node.verification.service import HANDLER_LABELS, active_authorisations
 
     now = utcnow()
@@ -79,10 +97,21 @@ async def _attestation(db, base: str, user, space_uri: str, conditions: dict) ->
         labels = ", ".join(HANDLER_LABELS.get(name, name) for name in required)
         raise ParticipationError(N_("To take part in this consultation, get one of these verifications on your "
                                     "account page first: %(what)s."), what=labels)
+    expiries = [chosen.expires_at] if chosen is not None else []
+    claim = None
+    if residence is not None:
+        budget, codes = residence
+        holding = holding_code(held, codes)
+        if not holding:
+            raise ParticipationError(NOT_RESIDENT, codes=", ".join(codes))
+        # The claim holds as long as a verification with the code does.
+        expiries.append(max(holding, key=lambda a: (a.expires_at is None, a.expires_at or now)).expires_at)
+        claim = residence_claim(budget, codes)
+    expiries = [e for e in expiries if e is not None]
     node_actor = uris.node_actor(base)
     document = unsigned_attestation(node_actor=node_actor, resident=uris.user_actor(base, user.username),
                                     space=space_uri, authorisation=chosen.handler if chosen else None, now=now,
-                                    valid_until=chosen.expires_at if chosen else None)
+                                    valid_until=min(expiries) if expiries else None, resides_in=claim)
     return await _signed(db, "node", 0, node_actor, document)
 
 

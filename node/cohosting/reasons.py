@@ -31,8 +31,10 @@ REASONS = {
     "already_voted": N_("You have already voted in this budget: a ballot is final once it is cast."),
     "ballot_invalid": N_("The host refused your ballot: it does not respect this budget's rules (its cost, the "
                          "number of projects or points, or a project no longer on the ballot)."),
-    "budget_restricted": N_("This budget is for residents of some postal codes only: it takes no ballots from "
-                            "other nodes."),
+    "budget_restricted": N_("This budget is for residents of some postal codes only, and your node's attestation "
+                            "did not cover its postal codes as they are now. Reload the budget and try again."),
+    "postal_code_not_attested": N_("This budget is for residents of some postal codes only, and your node did not "
+                                   "vouch that you live in one of them."),
     # Proposals (node.cohosting.proposals_host).
     "proposals_closed": N_("New proposals are not accepted in this consultation at the moment."),
     "title_too_short": N_("The host found the title of your proposal too short."),

@@ -11,7 +11,8 @@ signed records, as anyone can, with no access to the host's database.
    since still verifies what it signed before its revocation. A partner resident's comment
    (``Create{Note}``) or proposal (``Create{Article}``) is checked the same way, and counts nothing.
    A ballot in a budget (``Create{Ballot}``, published without its choices) is checked likewise
-   and counted in its budget's turnout per node (step 5).
+   and counted in its budget's turnout per node (step 5); in a budget restricted to postal codes, its attestation
+   must say the voter lives in one of the budget's codes (``residesIn``, signed by their node).
 2. Replay the accepted records in order: a support adds the person to the proposal, a withdrawal
    removes them; a person is their actor URI.
 3. Apply each component's minimum supports per person, then count per proposal, per home node.
@@ -168,12 +169,13 @@ async def _check_change(keys: _Keys, item: dict, space: str) -> None:
     await _check_attestation(keys, item, activity, person, space)
 
 
-async def _check_ballot(keys: _Keys, item: dict, space: str) -> tuple[str, str]:
+async def _check_ballot(keys: _Keys, item: dict, space: str) -> tuple[str, str, frozenset | None]:
     """A partner resident's ballot in a budget (node.cohosting.ballots_host): published without
     its choices and receipt (a ballot is secret): the budget's public ballot list is what a
     budgets recount counts, and this is evidence of who voted: their own signed Ballot naming a
-    budget of this space, with their node's attestation. Returns (budget, person): the budget's
-    published turnout per node must match them (node.cohosting.recount_budgets)."""
+    budget of this space, with their node's attestation. Returns (budget, person, the postal
+    codes attested or None): the budget's published turnout per node must match them, and a
+    restricted budget's codes cover the claims (node.cohosting.recount_budgets)."""
     activity = item.get("activity")
     if not isinstance(activity, dict) or "Create" not in types_of(activity):
         raise ValueError("the ballot record holds no Create")
@@ -189,7 +191,21 @@ async def _check_ballot(keys: _Keys, item: dict, space: str) -> tuple[str, str]:
         raise ValueError("the ballot record publishes the voter's choices")
     await keys.check(ballot, person)
     await _check_attestation(keys, item, activity, person, space)
-    return budget, person
+    return budget, person, _claim(activity["attestation"], budget)
+
+
+def _claim(attestation: dict, budget: str) -> frozenset | None:
+    """The postal codes the voter's node attests they live in one of (``residesIn``) for the
+    ballot's budget, else None; a claim about anything else is a bad record. Whether the budget
+    needed it is for node.cohosting.recount_budgets, which reads the budget's codes."""
+    from node.cohosting.attestation import claimed_codes
+
+    if attestation.get("residesIn") is None:
+        return None
+    codes = claimed_codes(attestation, budget)
+    if codes is None:
+        raise ValueError(f"the attestation's residesIn is not a list of postal codes for {budget}")
+    return frozenset(codes)
 
 
 async def _head(keys: _Keys, document, space_url: str, where: str) -> tuple[int, str]:
@@ -240,6 +256,7 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
     informal: dict[str, set[str]] = defaultdict(set)  # an open space's non-partners, counted apart
     minimum: dict[int, int] = {}
     voted: dict[str, Counter] = defaultdict(Counter)  # budget -> {home node: ballot records}
+    claims: dict[str, list] = defaultdict(list)  # budget -> [(record sequence, postal codes attested)]
     host_node = None
     # The head first: records added while we read are past it, and checked by the chain alone.
     try:
@@ -273,8 +290,9 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
                 continue
             try:
                 if item.get("kind") == "ballot":
-                    budget, person = await _check_ballot(keys, item, space_url)
+                    budget, person, codes = await _check_ballot(keys, item, space_url)
                     voted[budget][_host(person)] += 1
+                    claims[budget].append((item.get("sequence"), codes))
                     report.checked += 1
                     continue
                 if item.get("kind") in CREATED:
@@ -332,7 +350,7 @@ async def recount(fetcher, space_url: str, witnesses: tuple[str, ...] = ()) -> R
             report.problems.append(f"{url}: records support it but the host does not publish it")
     from node.cohosting.recount_budgets import recount_budgets
 
-    report.budgets = await recount_budgets(fetcher, space_url, voted)
+    report.budgets = await recount_budgets(fetcher, space_url, voted, claims)
     for budget in report.budgets:
         report.problems.extend(budget.problems)
     return report

@@ -160,8 +160,10 @@ def _names(keys, titles: dict) -> str:
     return ", ".join(titles.get(str(k), str(k)) for k in keys or []) or "nothing"
 
 
-async def recount_budgets(fetcher, space_url: str, records: dict[str, Counter]) -> list[BudgetRecount]:
-    """Every budget of the space; ``records``: budget URI -> {home node: accepted ballot records}."""
+async def recount_budgets(fetcher, space_url: str, records: dict[str, Counter],
+                          claims: dict[str, list] | None = None) -> list[BudgetRecount]:
+    """Every budget of the space; ``records``: budget URI -> {home node: accepted ballot records};
+    ``claims``: budget URI -> [(record sequence, postal codes attested or None)]."""
     from federation.fetch import FetchError
 
     own_host = urlsplit(space_url).netloc.lower()
@@ -175,5 +177,28 @@ async def recount_budgets(fetcher, space_url: str, records: dict[str, Counter]) 
     for budget in document.get("budgets") or []:
         if isinstance(budget, dict):
             uri = str(budget.get("id"))
-            found.append(await recount_budget(fetcher, budget, records.get(uri, Counter()), own_host))
+            counted = await recount_budget(fetcher, budget, records.get(uri, Counter()), own_host)
+            _residence(counted, budget, (claims or {}).get(uri, []))
+            found.append(counted)
     return found
+
+
+def _residence(found: BudgetRecount, budget: dict, claims: list) -> None:
+    """A budget restricted to postal codes (``postalCodes``) counts a partner resident's ballot
+    only if their node attested they live in one of them: every accepted ballot record carries
+    such a claim, within the budget's codes as published now (a code removed since the vote
+    shows here: the record is the evidence of what was accepted then)."""
+    from node.permissions.rules import postal_key
+
+    codes = budget.get("postalCodes")
+    if not budget.get("restricted") or not isinstance(codes, list):
+        return
+    allowed = {postal_key(c) for c in codes if isinstance(c, str)}
+    name = f"budget “{found.title}” ({found.url})"
+    for sequence, claimed in claims:
+        if claimed is None:
+            found.problems.append(f"{name}: record {sequence} is a partner resident's ballot in a budget restricted "
+                                  "to postal codes, without its node's residesIn claim")
+        elif not claimed <= allowed:
+            found.problems.append(f"{name}: record {sequence} attests postal codes {sorted(claimed - allowed)} "
+                                  "the budget does not list")

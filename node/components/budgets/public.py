@@ -53,8 +53,9 @@ async def space_budgets_json(request: web.Request) -> web.Response:
                     # What a recount needs to count the public ballots as the host does.
                     "rule": rule_of(budget, settings), "voteType": vote_type_of(budget, settings),
                     "votingOpen": voting_open(settings, phase_id) and not budget.imported,
-                    # Postal codes are checked on the voter's verification, which stays on their node.
-                    "restricted": bool(budget.postal_codes),
+                    # Postal codes are checked by the voter's node, on their verification, which
+                    # stays there: it attests "one of these" (node.cohosting.ballots_home).
+                    "restricted": bool(budget.postal_codes), "postalCodes": list(budget.postal_codes or []),
                     "projects": [{"id": project_uri(uri, p.id), "number": p.id, "title": p.title,
                                   "description": p.description, "cost": str(p.cost), "category": p.category,
                                   "feasibility": p.feasibility} for p in projects]})
