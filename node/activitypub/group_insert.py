@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from node.activitypub.models import InboxActivity
+from node.db.writes import begin_writing, writer_turn
 
 
 class GroupInsert:
@@ -76,8 +77,9 @@ class GroupInsert:
     async def _write(self, rows: list[dict]) -> set[str]:
         unique = list({row["activity_id"]: row for row in reversed(rows)}.values())
         if self._writer is not None:
-            return await self._writer.write(unique)
-        async with self.engine.begin() as conn:
+            async with writer_turn(self.engine):
+                return await self._writer.write(unique)
+        async with begin_writing(self.engine) as conn:
             return set((await conn.execute(self._statement, unique)).scalars())
 
     async def close(self) -> None:

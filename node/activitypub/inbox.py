@@ -34,6 +34,7 @@ from node.activitypub.models import InboxActivity
 from node.activitypub.policy import InstancePolicies
 from node.appkeys import DB, ENGINE, SETTINGS
 from node.db.base import utcnow
+from node.db.writes import begin_writing
 from node.spaces.models import Space
 from node.web.context import server_to_server
 from node.web.csrf import csrf_exempt
@@ -107,7 +108,7 @@ def _build(app: web.Application, state: dict[str, Any]) -> None:
             processed_at=now if received.status != "received" else None))
 
     async def finish(activity_id: str, status: str, error: str | None) -> None:
-        async with engine.begin() as conn:
+        async with begin_writing(engine) as conn:
             await conn.execute(update(InboxActivity).where(InboxActivity.activity_id == activity_id)
                                .values(status=status, error=error, processed_at=utcnow()))
 

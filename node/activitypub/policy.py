@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node.activitypub.models import INSTANCE_POLICIES, InstancePolicy
+from node.db.writes import begin_writing
 
 MODES = ("open", "allowlist")
 REFRESH_SECONDS = 5.0
@@ -69,12 +70,12 @@ class InstancePolicies:
         if policy not in INSTANCE_POLICIES:
             raise ValueError(f"policy must be one of {', '.join(INSTANCE_POLICIES)}, not {policy!r}")
         host = normalise_host(host)
-        async with self.engine.begin() as conn:
+        async with begin_writing(self.engine) as conn:
             await conn.execute(delete(InstancePolicy).where(InstancePolicy.host == host))
             await conn.execute(InstancePolicy.__table__.insert().values(host=host, policy=policy, reason=reason))
         self._rules = None
 
     async def remove(self, host: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin_writing(self.engine) as conn:
             await conn.execute(delete(InstancePolicy).where(InstancePolicy.host == normalise_host(host)))
         self._rules = None

@@ -20,6 +20,7 @@ from federation.inbox import ResolvedActor
 from federation.vocab import same_origin
 from node.activitypub.models import RemoteActorRecord
 from node.db.base import utcnow
+from node.db.writes import begin_writing, holds_turn
 
 TABLE_TTL = timedelta(hours=24)
 MEMORY_TTL = 3600.0
@@ -85,6 +86,11 @@ class RemoteActors:
         return actor
 
     async def _save(self, actor: RemoteActor, doc: dict) -> None:
+        if holds_turn(self.engine):
+            # Resolved inside a writing transaction (co-hosting checks an attestation's node):
+            # on SQLite a second writer would wait for that one's lock.  The memory cache has
+            # it; the next fetch made outside a transaction stores it.
+            return
         values = dict(uri=actor.id, key_id=actor.public_key_id, public_key_pem=actor.public_key_pem,
                       inbox=actor.inbox, shared_inbox=actor.shared_inbox,
                       preferred_username=(actor.preferred_username or "")[:255] or None,
@@ -92,7 +98,7 @@ class RemoteActors:
         stmt = insert_ignoring_conflicts(self.engine, RemoteActorRecord.__table__).values(**values)
         stmt = stmt.on_conflict_do_update(index_elements=["uri"],
                                           set_={k: v for k, v in values.items() if k != "uri"})
-        async with self.engine.begin() as conn:
+        async with begin_writing(self.engine) as conn:
             await conn.execute(stmt)
 
     async def _get_signer(self) -> Signer | None:

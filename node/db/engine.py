@@ -1,15 +1,20 @@
-"""Engine set-up: SQLite gets WAL and enforced foreign keys; PostgreSQL is used as is."""
+"""Engine set-up: SQLite gets WAL and enforced foreign keys, and its writers take turns
+(node.db.writes); PostgreSQL is used as is."""
 from __future__ import annotations
+
+from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from node.db.writes import WritingSession, takes_turns, write_turn
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers proceed while one writer commits; busy_timeout makes concurrent writers
-    # wait for the lock instead of failing at once with "database is locked".
+    # WAL lets readers proceed while one writer commits.  Writers of this process wait for their
+    # turn in the event loop (node.db.writes); busy_timeout is for those of other processes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -35,5 +40,23 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
 EVENT_LISTENERS = "civicnode_event_listeners"
 
 
+class NodeSessionmaker(async_sessionmaker):
+    """``sessionmaker()`` opens a session to read, ``sessionmaker.begin()`` a transaction to
+    write: on SQLite the latter waits for this process's turn to write and holds SQLite's write
+    lock from its first statement (node.db.writes)."""
+
+    def begin(self):
+        engine = self.kw["bind"]
+        if not takes_turns(engine):
+            return super().begin()
+        return self._writing(engine)
+
+    @asynccontextmanager
+    async def _writing(self, engine: AsyncEngine):
+        async with write_turn(engine).held():
+            async with self(sync_session_class=WritingSession)._maker_context_manager() as session:
+                yield session
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False, info={EVENT_LISTENERS: set()})
+    return NodeSessionmaker(engine, expire_on_commit=False, info={EVENT_LISTENERS: set()})

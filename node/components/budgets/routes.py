@@ -2,7 +2,6 @@
 budgets nobody opens does not hold their code, nor the outcome rules."""
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 
 from aiohttp import web
@@ -16,10 +15,6 @@ FORM = ("GET", "POST")
 # Outcomes computed by this app (node.components.budgets.results.count); set up at start-up,
 # while the application can still take new state.
 OUTCOMES = web.AppKey("budget_outcomes", OrderedDict)
-# SQLite has one writer at a time: the basket and checkout transactions of this process queue
-# here, in the event loop, rather than in SQLite's busy handler, whose timeout hundreds of
-# residents voting at once exceed (tests/bench/bench_ballots.py). views.writing() uses it.
-BALLOT_WRITES = web.AppKey("budget_ballot_writes", asyncio.Lock)
 
 # (methods, path, module under node.components.budgets, handler, route name)
 ROUTES = (
@@ -46,7 +41,6 @@ ROUTES = (
 
 def setup_routes(app: web.Application) -> None:
     app[OUTCOMES] = OrderedDict()
-    app[BALLOT_WRITES] = asyncio.Lock()
     for methods, path, module, handler, name in ROUTES:
         resource = app.router.add_resource(path, name=name)
         target = lazy(f"node.components.budgets.{module}", handler)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from fractions import Fraction
 from urllib.parse import urlsplit
@@ -15,7 +14,7 @@ from aiohttp import web
 from babel.numbers import format_currency
 from sqlalchemy import select
 
-from node.appkeys import DB, ENGINE, GETTEXT, LOCALE, NODE_INFO, SETTINGS, USER
+from node.appkeys import DB, GETTEXT, LOCALE, NODE_INFO, SETTINGS, USER
 from node.components.budgets import service
 from node.components.budgets.models import Ballot, Budget
 from node.components.budgets.service import BudgetError, Rules, refuse
@@ -158,20 +157,6 @@ async def show(request: web.Request) -> web.Response:
         "requirements": public_requirements(request, component)})
 
 
-@asynccontextmanager
-async def writing(request: web.Request):
-    """The transaction of a basket change or a checkout; on SQLite, one of this process at a
-    time (routes.BALLOT_WRITES)."""
-    from node.components.budgets.routes import BALLOT_WRITES
-
-    if request.app[ENGINE].dialect.name != "sqlite":
-        async with request.app[DB].begin() as db:
-            yield db
-        return
-    async with request.app[BALLOT_WRITES], request.app[DB].begin() as db:
-        yield db
-
-
 def _postal_refusal(request: web.Request, budget) -> str:
     return message(request, (N_("Only residents of these postal codes may vote in this budget: %(codes)s."),
                              {"codes": ", ".join(budget.postal_codes)}))
@@ -220,7 +205,7 @@ async def basket(request: web.Request) -> web.Response:
             if not raw.isdigit() or int(raw) > MAX_ID:
                 raise refuse(N_("This project is not in this budget. Reload the page and try again."), 422)
             change[action] = int(raw)
-        async with writing(request) as db:
+        async with request.app[DB].begin() as db:
             fresh = await db.get(Budget, budget.id)
             await service.change_basket(db, fresh, user, **change)
     except BudgetError as exc:
@@ -276,7 +261,7 @@ async def checkout(request: web.Request) -> web.Response:
             raise refuse(service.IMPORTED, 409)
         if not open_now:  # checked again when casting, in the writing transaction
             raise refuse(service.NOT_OPEN, 403)
-        async with writing(request) as db:
+        async with request.app[DB].begin() as db:
             fresh = await db.get(Budget, budget.id)
             confirmed = service.confirmed_choices(form, rules, await service.projects_of(db, budget.id))
             current = await service.ballot_of(db, budget.id, user)
