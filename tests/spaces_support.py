@@ -25,13 +25,18 @@ async def log_in(web, app, username: str, role: str = "user"):
 
 
 async def stop_background_work(app) -> None:
-    """The event publisher and the notifier query the app's engine on their own: tests that count
-    a page's SQL statements stop them first (their statements are not the page's)."""
+    """The event publisher, the notifier and the delivery worker query the app's engine on their
+    own: tests that count a page's SQL statements stop them first (their statements are not the
+    page's)."""
     from node.activitypub.publisher import PUBLISHER
+    from node.activitypub.worker import DELIVERY
     from node.notifications.notifier import NOTIFIER
 
     await app[PUBLISHER]["publisher"].stop()
     await app[NOTIFIER]["notifier"].stop()
+    worker = app[DELIVERY].get("worker") if DELIVERY in app else None
+    if worker is not None:
+        await worker.stop()
 
 
 async def count(app, model, *where) -> int:

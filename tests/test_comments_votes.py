@@ -237,6 +237,7 @@ async def test_alignment_is_stored_and_shown_as_text_where_the_type_supports_it(
     request = make_mocked_request("GET", "/somewhere", app=app)
     html = render(request, "components/comments/thread.html", {
         "commentable_type": "aligned_test", "commentable_id": 1, "thread": thread, "order": "older",
+        "thread_tree": tuple(node.subtree(None) for node in thread),
         "comment_orders": {"older": "Older first"}, "can_comment": True, "supports_alignment": True,
         "comments_count": 2}).text
     assert '<span class="alignment against">Against</span>' in html

@@ -99,3 +99,10 @@ class RemoteItem(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     document: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def edited_at(self) -> datetime | None:
+        """When its author last changed it. Origins carry `updated` only once a thing is edited,
+        and to the second: comparing it with `published` misses an edit made in the same second."""
+        edited = isinstance(self.document, dict) and self.document.get("updated")
+        return self.updated if edited and self.deleted_at is None else None
