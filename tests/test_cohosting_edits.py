@@ -121,6 +121,9 @@ async def test_a_partner_resident_edits_and_deletes_their_remote_comment(tmp_pat
         page = await town.client.get(page_path)
         assert page.has("Your edit is published by") and page.has('class="comment-edited"')
         assert page.has("Yes, *shade* and water fountains.</textarea>")
+        # The list of what they sent from here quotes the text now published, not the first one.
+        assert page.has("<blockquote>Yes, *shade* and water fountains.</blockquote>")
+        assert not page.has("<blockquote>Yes, shade for the children.</blockquote>")
 
         # Another resident's node sends an edit of jordi's Note: not the author, nothing changes.
         note = dict((await item_of(town, comment_uri)).document)
@@ -150,6 +153,7 @@ async def test_a_partner_resident_edits_and_deletes_their_remote_comment(tmp_pat
         assert (await item_of(town, comment_uri)).deleted_at is not None
         page = await town.client.get(page_path)
         assert page.has("This comment was deleted.") and not page.has(f'action="{edit_path}"')
+        assert page.has("Your comment is deleted on")
         # Deleted stays deleted: a late edit is refused at home, and by the host.
         page = await change(town, space_id, mirrored_comment, "edit", page_path, body="Back again")
         assert page.status == 409

@@ -47,7 +47,7 @@ async def _created(db, user_id: int, item_uri: str) -> OutgoingParticipation | N
         OutgoingParticipation.kind.in_(("comment", "proposal")), OutgoingParticipation.answer == "accepted"))
 
 
-async def _changes(db, user_id: int, item_uris: list[str]) -> dict[str, OutgoingParticipation]:
+async def changes_of(db, user_id: int, item_uris: list[str]) -> dict[str, OutgoingParticipation]:
     """{item URI: the resident's latest change of it}."""
     if not item_uris:
         return {}
@@ -57,7 +57,7 @@ async def _changes(db, user_id: int, item_uris: list[str]) -> dict[str, Outgoing
     return {row.object_uri: row for row in rows}
 
 
-def _current(created: OutgoingParticipation, change: OutgoingParticipation | None) -> dict:
+def current_object(created: OutgoingParticipation, change: OutgoingParticipation | None) -> dict:
     """The object as last published from here: the accepted edit's, else the Create's."""
     edited = change is not None and change.answer == "accepted" and change.kind.endswith("_edit")
     obj = (change if edited else created).activity.get("object")
@@ -86,7 +86,7 @@ async def send_change(app, user, space_id: int, item_id: int, action: str, *, ti
             raise ParticipationError(N_("You can change only what you wrote from this node."), 403)
         if item.deleted_at is not None or item.state == "withdrawn":
             raise ParticipationError(N_("It was deleted or withdrawn already: it can no longer be changed."), 409)
-        change = (await _changes(db, user.id, [item.uri])).get(item.uri)
+        change = (await changes_of(db, user.id, [item.uri])).get(item.uri)
         if change is not None and change.answer == "pending":
             raise ParticipationError(N_("Your previous change has not been answered yet: wait for the answer of "
                                         "%(host)s."), 409, host=space.host)
@@ -94,7 +94,7 @@ async def send_change(app, user, space_id: int, item_id: int, action: str, *, ti
         if action == "edit" and partnership is None and space.federation_policy != "open":
             raise ParticipationError(N_("This node is no longer a partner of this consultation: you can delete "
                                         "what you wrote there, not edit it."))
-        original = _current(created, change)
+        original = current_object(created, change)
         person = uris.user_actor(base, user.username)
         now = utcnow().isoformat().replace("+00:00", "Z")
         if action == "edit":
@@ -140,11 +140,11 @@ async def mine(gettext, db, user_id: int, space: RemoteSpace) -> dict[int, dict]
         return {}
     items = await db.scalars(select(RemoteItem).where(RemoteItem.remote_space_id == space.id,
                                                       RemoteItem.uri.in_(list(created))))
-    changes = await _changes(db, user_id, list(created))
+    changes = await changes_of(db, user_id, list(created))
     shown = {}
     for item in items:
         change = changes.get(item.uri)
-        current = _current(created[item.uri], change)
+        current = current_object(created[item.uri], change)
         shown[item.id] = {
             "title": str(current.get("name") or ""), "body": str(current.get("content") or ""),
             "status": change_text(gettext, change, space.host) if change is not None else None,

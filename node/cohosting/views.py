@@ -34,17 +34,24 @@ def answer_text(gettext, row, host: str) -> str:
 
 
 async def _my_comments(gettext, db, user, space, item) -> list[dict]:
-    """The resident's comments sent from here, newest first: an excerpt, the host's answer, and
-    the comment in the mirrored thread once the host published it."""
+    """The resident's comments sent from here, newest first: an excerpt of the text last
+    published (their latest accepted edit's), what became of it (the host's answer, or of their
+    latest edit or deletion), and the comment in the mirrored thread once the host published it."""
     from node.cohosting.comments_home import mirrored_ids, sent_comments
+    from node.cohosting.edits_home import change_text, changes_of, current_object
 
     rows = await sent_comments(db, user.id, item.uri)
-    mirrored = await mirrored_ids(db, [r.result_uri for r in rows if r.result_uri])
+    published = [r.result_uri for r in rows if r.result_uri]
+    mirrored = await mirrored_ids(db, published)
+    changes = await changes_of(db, user.id, published)
     shown = []
     for row in rows:
-        note = row.activity.get("object") if isinstance(row.activity.get("object"), dict) else {}
+        change = changes.get(row.result_uri) if row.result_uri else None
+        note = current_object(row, change)
         text = str(note.get("content") or "")
-        shown.append({"answer": row.answer, "text": answer_text(gettext, row, space.host),
+        status = change_text(gettext, change, space.host) if change is not None else \
+            answer_text(gettext, row, space.host)
+        shown.append({"answer": change.answer if change is not None else row.answer, "text": status,
                       "excerpt": text if len(text) <= 140 else text[:139] + "…",
                       "mirrored": mirrored.get(row.result_uri), "created_at": row.created_at})
     return shown

@@ -136,6 +136,12 @@ class WritingSession(Session):
     BEGIN IMMEDIATE (see the listener below)."""
 
 
+def holds_write_lock(db) -> bool:
+    """Whether ``db`` (an AsyncSession) began its transaction holding SQLite's write lock, as the
+    sessions of ``sessionmaker.begin()`` do: code that needs it need not take it again."""
+    return isinstance(db.sync_session, WritingSession)
+
+
 @event.listens_for(WritingSession, "after_begin")
 def _begin_immediate(session, transaction, connection) -> None:
     # sqlite3 (legacy transaction control) sends no BEGIN of its own before a SELECT, and none

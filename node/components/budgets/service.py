@@ -21,6 +21,7 @@ from node.components.budgets.ballot_rules import (  # noqa: F401  (BudgetError, 
 from node.components.budgets.models import FEASIBILITY, Ballot, BallotItem, Budget, BudgetProject
 from node.components.budgets.settings import settings_of, voting_open
 from node.db.base import utcnow
+from node.db.writes import holds_write_lock
 from node.i18n import N_
 from node.permissions.rules import normal_postal_code, postal_key
 from node.spaces.models import Component, Phase, Space
@@ -232,6 +233,8 @@ async def _serialise(db, budget: Budget, voter) -> None:
     single write lock at once (as node.components.proposals.supports does)."""
     dialect = (await db.connection()).dialect.name
     if dialect == "sqlite":
+        if holds_write_lock(db):
+            return  # begun with BEGIN IMMEDIATE (node.db.writes): the lock is held already
         await db.execute(update(Budget).where(Budget.id == budget.id)
                          .values(position=Budget.position, updated_at=Budget.updated_at))
     else:

@@ -21,6 +21,7 @@ from node.cohosting.models import RemoteParticipant
 from node.components.proposals.models import Proposal, Support
 from node.components.proposals.service import refuse
 from node.components.proposals.settings import settings_of, supports_open
+from node.db.writes import holds_write_lock
 from node.i18n import N_
 from node.spaces.models import Component
 
@@ -44,6 +45,8 @@ async def _serialise(db, person, proposal_id: int) -> None:
     implicit-transaction mode and could act on a stale count)."""
     dialect = (await db.connection()).dialect.name
     if dialect == "sqlite":
+        if holds_write_lock(db):
+            return  # begun with BEGIN IMMEDIATE (node.db.writes): the lock is held already
         await db.execute(update(Proposal).where(Proposal.id == proposal_id)
                          .values(support_count=Proposal.support_count))
     else:
