@@ -13,6 +13,7 @@ import itertools
 import uuid
 
 import pytest
+from aiohttp import ClientSession
 from sqlalchemy import select
 
 from node.accounts.models import User
@@ -34,6 +35,7 @@ from tests.test_cohosting_participation import follow, mirrored, partners, resid
 from tests.test_federated_moderation import report
 from tests.test_federated_moderation import resident as browser
 from tests.test_following import settle
+from tests.test_partnership_activities import signed_get, status_of
 
 _numbers = itertools.count(1)
 
@@ -98,6 +100,13 @@ async def test_reports_reach_the_host_and_the_node_the_content_was_written_on(tm
         assert flag["to"] == [uris.node_actor(city.base_url), uris.node_actor(town.base_url)]
         assert inboxes == {f"{city.base_url}/inbox", f"{town.base_url}/inbox"}
         await settle(collective, city, town)
+        # Both addressees can read it at its id, as delivered; nobody else can.
+        assert flag["id"].startswith(f"{collective.base_url}/actor/flags/")
+        assert await signed_get(city, flag["id"]) == flag and await signed_get(town, flag["id"]) == flag
+        assert await status_of(collective, flag["id"]) == 404
+        async with ClientSession() as session:
+            async with session.get(flag["id"], headers={"Accept": "application/activity+json"}) as response:
+                assert response.status == 401
 
         node = uris.node_actor(collective.base_url)
         # Jordi's node: a report on its copy of his comment, in its moderators' queue.

@@ -72,7 +72,7 @@ INBOX_HANDLERS = (
 )
 
 
-# The ids node.cohosting.partners mints under the node actor (node.cohosting.partner_activities).
+# The ids node.cohosting.partners mints under the node actor (node.activitypub.addressed).
 _ID = "{key:[0-9a-f-]{36}}"
 PARTNERSHIP_ACTIVITY_PATHS = (f"/actor/partners/invites/{_ID}", f"/actor/partners/invites/{_ID}/remove",
                               f"/actor/partnerships/{_ID}/{{verb:accept|reject|leave}}",
@@ -99,7 +99,7 @@ def setup_routes(app: web.Application) -> None:
         for method in methods:
             resource.add_route(method, target)
     # The node actor's partnership activities, at their ids (signed fetch by their addressees).
-    served = lazy("node.cohosting.partner_activities", "partnership_activity")
+    served = lazy("node.activitypub.addressed", "partnership_activity")
     for number, path in enumerate(PARTNERSHIP_ACTIVITY_PATHS):
         app.router.add_get(path, served, name=f"partnership_activity_{number}")
     for activity_type, module, handler in INBOX_HANDLERS:

@@ -20,5 +20,8 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/moderation/{moderation_id:\\d+}/unhide", lazy(VIEWS, "unhide_view"), name="moderation_unhide")
     router.add_post("/users/{username}/{action:block|unblock}", lazy(VIEWS, "block_view"), name="user_block")
     router.add_get("/admin/log", lazy(VIEWS, "admin_log"), name="admin_log")
+    # The Flags node.moderation.federation sends, at their ids (signed fetch by their addressees).
+    router.add_get("/actor/flags/{key:[0-9a-f-]{36}}", lazy("node.activitypub.addressed", "flag_activity"),
+                   name="flag_activity")
     # Reports forwarded by other nodes (docs/FEDERATION.md, "Moderation across nodes").
     register_inbox_handler(app, "Flag", lazy("node.moderation.federation", "on_flag"))

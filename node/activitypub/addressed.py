@@ -1,13 +1,13 @@
-"""Partnership activities served at their ids (docs/FEDERATION.md, "Partnerships"): the Invite
-and Remove a host's node actor sends, the Accept, Reject, Leave, Follow and Undo{Follow} of a
-partner's, as they were delivered (the outbox keeps each body).
+"""Activities a node actor addressed to other nodes, served at their ids to those nodes only.
 
-They are addressed to named actors, and an invitation (pending, or declined) is between two
-nodes' administrators: like the Follows and Accepts node.activitypub.objects never shows, they
-are not public. A node the activity was addressed to reads it with a signed fetch (an HTTP
-signature by any of its actors, checked as the inbox checks a delivery); any other request gets
-401 when unsigned (whatever the id: nothing is said about which exist) and 404 otherwise. A
-browser gets 406: these ids have no page.
+The partnership activities (docs/FEDERATION.md, "Partnerships": the Invite and Remove a host's
+node actor sends, the Accept, Reject, Leave, Follow and Undo{Follow} of a partner's) and the
+Flags of federated moderation ("Reports") are addressed to named actors and are between nodes'
+administrators: like the Follows and Accepts node.activitypub.objects never shows, they are not
+public. A node the activity was addressed to reads it, as it was delivered (the outbox keeps each
+body), with a signed fetch (an HTTP signature by any of its actors, checked as the inbox checks a
+delivery); any other request gets 401 when unsigned (whatever the id: nothing is said about which
+exist) and 404 otherwise. A browser gets 406: these ids have no page.
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from node.activitypub.negotiation import activity_response, wants_activity_json
 from node.appkeys import DB, SETTINGS
 from node.i18n import N_
 
-log = logging.getLogger("civicnode.cohosting")
+log = logging.getLogger("civicnode.activitypub")
 
-TYPES = ("Invite", "Remove", "Accept", "Reject", "Leave", "Follow", "Undo")
+PARTNERSHIP_TYPES = ("Invite", "Remove", "Accept", "Reject", "Leave", "Follow", "Undo")
+FLAG_TYPES = ("Flag",)
 
 
 def _host(uri) -> str:
@@ -71,6 +72,15 @@ async def signer_host(request: web.Request) -> str | None:
 
 
 async def partnership_activity(request: web.Request) -> web.Response:
+    return await addressed_activity(request, PARTNERSHIP_TYPES)
+
+
+async def flag_activity(request: web.Request) -> web.Response:
+    return await addressed_activity(request, FLAG_TYPES)
+
+
+async def addressed_activity(request: web.Request, types: tuple[str, ...]) -> web.Response:
+    """The node actor's activity of one of ``types`` at this request's address, for its addressees."""
     if not wants_activity_json(request):
         exc = web.HTTPNotAcceptable()
         exc.user_message = N_("This address is an ActivityPub activity, which other servers read; it has no "
@@ -84,7 +94,7 @@ async def partnership_activity(request: web.Request) -> web.Response:
     async with request.app[DB]() as db:
         row = await db.scalar(select(OutboxActivity).where(
             OutboxActivity.activity_uri == uri, OutboxActivity.actor_type == "node",
-            OutboxActivity.activity_type.in_(TYPES)))
+            OutboxActivity.activity_type.in_(types)))
     if row is None or host not in addressed_hosts(row.body):
         return activity_response({"error": "No activity this node sent to you has this id."}, status=404)
     return activity_response(row.body)
