@@ -13,6 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, u
 from node.accounts.models import User, WebSession
 from node.accounts.passwords import hash_password
 from node.appkeys import DB, ENGINE
+from node.db.writes import NestedWrite
 from tests.helpers import WebClient
 from tests.spaces_support import PASSWORD, make_space
 
@@ -137,3 +138,31 @@ async def test_a_writing_session_opened_inside_another_by_the_same_task_does_not
             value = await outer.scalar(select(counters.c.value).with_for_update())
             await outer.execute(update(counters).values(value=value + 1))
     assert await _count(app) == 2
+
+
+async def test_a_writing_session_opened_inside_one_that_began_fails_at_once_and_spoils_nothing(app):
+    """On SQLite the outer transaction holds the write lock from its first statement: an inner one
+    would wait for its own task until busy_timeout; it is refused at once, naming the mistake, and
+    the outer one still commits. PostgreSQL has no such lock: there the inner one simply runs."""
+    await _counter_table(app)
+    sqlite = app[ENGINE].dialect.name == "sqlite"
+    async with asyncio.timeout(10):
+        async with app[DB].begin() as outer:
+            for _ in range(2):  # the outer one has not begun: allowed, one after the other
+                async with app[DB].begin() as early:
+                    await early.execute(update(counters).values(value=1))
+            await outer.execute(update(counters).values(value=counters.c.value + 1))
+            try:
+                async with app[DB].begin() as inner:
+                    await inner.execute(insert(counters).values(id=2, value=40))
+            except NestedWrite as exc:
+                assert sqlite and "write in the outer session" in str(exc)
+            else:
+                assert not sqlite, "a nested writing transaction was let through on SQLite"
+        # The turn is free again, and counts no open transaction.
+        async with app[DB].begin():
+            async with app[DB].begin() as first:
+                await first.execute(update(counters).where(counters.c.id == 1).values(value=counters.c.value + 1))
+    assert await _count(app) == 3
+    async with app[DB]() as db:
+        assert await db.scalar(select(func.count()).select_from(counters)) == (1 if sqlite else 2)

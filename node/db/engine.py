@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from node.db.writes import WritingSession, takes_turns, write_turn
+from node.db.writes import TURN_INFO, WritingSession, takes_turns, write_turn
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -53,8 +53,10 @@ class NodeSessionmaker(async_sessionmaker):
 
     @asynccontextmanager
     async def _writing(self, engine: AsyncEngine):
-        async with write_turn(engine).held():
-            async with self(sync_session_class=WritingSession)._maker_context_manager() as session:
+        turn = write_turn(engine)
+        async with turn.held():
+            async with self(sync_session_class=WritingSession,
+                            info={TURN_INFO: turn})._maker_context_manager() as session:
                 yield session
 
 

@@ -18,8 +18,9 @@ wait for a writer.  PostgreSQL is left as it is.
 
 The turn is re-entrant for the task that holds it: a task that opens a writing session inside
 another one does not wait for itself.  The inner transaction still needs SQLite's write lock, so
-it is only free of waiting when the outer session has not run a statement yet; do the inner work
-in the outer session instead.
+it can only run while the outer one has not begun (run a statement); once it has, the inner one
+would wait for its own task's lock until busy_timeout, so it fails at once with NestedWrite
+instead: do the inner work in the outer session.
 """
 from __future__ import annotations
 
@@ -40,10 +41,16 @@ log = logging.getLogger("civicnode.db")
 TURN_TIMEOUT_SECONDS = 30.0
 
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
+# Keys of a writing session's info: its turn, and its transaction that began on the database.
+TURN_INFO, BEGUN_INFO = "civicnode.write_turn", "civicnode.begun"
 
 
 class WriteTurnTimeout(TimeoutError):
     pass
+
+
+class NestedWrite(RuntimeError):
+    """A writing transaction opened inside one of the same task that holds SQLite's write lock."""
 
 
 class WriteTurn:
@@ -53,6 +60,8 @@ class WriteTurn:
         self.name = name
         self._lock = asyncio.Lock()  # FIFO: a released lock goes to the oldest waiter
         self._holder: asyncio.Task | None = None
+        # Transactions of the holder open on the database (they hold SQLite's write lock).
+        self.open_transactions = 0
 
     @property
     def holder(self) -> asyncio.Task | None:
@@ -62,6 +71,9 @@ class WriteTurn:
     async def held(self) -> AsyncIterator[None]:
         task = asyncio.current_task()
         if task is not None and self._holder is task:
+            if self.open_transactions:
+                raise NestedWrite(f"{task.get_name()} opened a writing transaction on {self.name} inside one it "
+                                  "holds: it would wait for its own write lock; write in the outer session")
             log.debug("write turn of %s re-entered by %s", self.name, task.get_name())
             yield
             return
@@ -72,7 +84,7 @@ class WriteTurn:
             holder = self._holder.get_name() if self._holder else "nobody"
             raise WriteTurnTimeout(f"no turn to write to {self.name} within {TURN_TIMEOUT_SECONDS:.0f} s "
                                    f"(held by {holder})") from None
-        self._holder = task
+        self._holder, self.open_transactions = task, 0
         try:
             yield
         finally:
@@ -126,9 +138,14 @@ async def begin_writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as conn:
             yield conn
         return
-    async with write_turn(engine).held(), engine.begin() as conn:
+    turn = write_turn(engine)
+    async with turn.held(), engine.begin() as conn:
         await conn.exec_driver_sql(BEGIN_IMMEDIATE)
-        yield conn
+        turn.open_transactions += 1
+        try:
+            yield conn
+        finally:
+            turn.open_transactions -= 1
 
 
 class WritingSession(Session):
@@ -149,3 +166,16 @@ def _begin_immediate(session, transaction, connection) -> None:
     # Savepoints (begin_nested) live inside it.
     if transaction.parent is None and not transaction.nested:
         connection.exec_driver_sql(BEGIN_IMMEDIATE)
+        turn = session.info.get(TURN_INFO)
+        if turn is not None:
+            turn.open_transactions += 1
+            session.info[BEGUN_INFO] = transaction
+
+
+@event.listens_for(WritingSession, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    # Only the transaction that ran BEGIN IMMEDIATE: a session's outer transaction object may end
+    # without ever having touched the database.
+    if session.info.get(BEGUN_INFO) is transaction:
+        del session.info[BEGUN_INFO]
+        session.info[TURN_INFO].open_transactions -= 1
