@@ -47,6 +47,26 @@ def pg_cluster():
 
 
 @pytest.fixture(params=BACKENDS)
+def database_url_for(request, tmp_path):
+    """For tests that run several nodes (tests.nodes.running_nodes): a node's name -> a database
+    of its own, on each backend."""
+    if request.param == "sqlite":
+        yield lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    created: list[str] = []
+
+    def new_database(name: str) -> str:
+        database = f"nodes_{name}_{next(_database_numbers)}"
+        created.append(database)
+        return cluster.new_database(database)
+
+    yield new_database
+    for database in created:  # the nodes are stopped by now
+        cluster.drop_database(database)
+
+
+@pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'civicnode.db'}"

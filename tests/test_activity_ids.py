@@ -4,10 +4,8 @@ deleted is a 410 Tombstone, and people are sent to the page of what the activity
 real nodes over HTTP, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
-import itertools
 import json
 
-import pytest
 from sqlalchemy import select
 
 from node.activitypub.delivery_models import OutboxActivity
@@ -28,15 +26,6 @@ from tests.test_following import comment_on, settle
 AP = {"Accept": "application/activity+json"}
 LD = {"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}
 HTML = {"Accept": "text/html,application/xhtml+xml"}
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"ids_{name}_{next(_numbers)}")
 
 
 async def received(node, actor: str) -> dict[str, dict]:

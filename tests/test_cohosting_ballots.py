@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import re
 import secrets
 import uuid
 
-import pytest
 from sqlalchemy import select
 
 from node.activitypub import uris
@@ -36,16 +34,6 @@ from tests.nodes import running_nodes
 from tests.spaces_support import PASSWORD, make_user
 from tests.test_cohosting_participation import CENSUS, answers, follow, partners, resident
 from tests.test_following import settle
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"cohost_ballots_{name}_{next(_numbers)}")
 
 
 async def city_budget(city):

@@ -10,12 +10,8 @@ for this budget, within its codes; the recount checks the claims again.
 from __future__ import annotations
 
 import copy
-import itertools
 import secrets
 import uuid
-
-import pytest
-from sqlalchemy import select
 
 from node.activitypub import uris
 from node.activitypub.outbox import enqueue
@@ -32,16 +28,7 @@ from tests.test_cohosting_ballots import city_ballots, mirror_of, records, vote
 from tests.test_cohosting_participation import CENSUS, answers, follow, partners
 from tests.test_following import settle
 
-_numbers = itertools.count(1)
 CODES = ["08001", "08002"]  # the claim: the budget's codes, normalised and sorted
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"cohost_postal_{name}_{next(_numbers)}")
 
 
 async def restricted_budget(city, title="District budget"):

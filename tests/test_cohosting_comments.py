@@ -9,10 +9,8 @@ reason; an ordinary fediverse reply (no attestation) is ignored.
 """
 from __future__ import annotations
 
-import itertools
 import uuid
 
-import pytest
 from sqlalchemy import func, select
 
 from federation.vocab import id_of
@@ -34,16 +32,6 @@ from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
 from tests.test_cohosting_participation import answers, follow, mirrored, partners, resident
 from tests.test_following import comment_on, settle
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"cohost_comments_{name}_{next(_numbers)}")
 
 
 async def send(node, space_id: int, item_id: int, body: str, **fields):

@@ -26,10 +26,8 @@ from node.components.proposals.models import Proposal, ProposalVersion
 from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, set_settings, space_with_component
 from tests.spaces_support import PASSWORD, make_user
-from tests.test_cohosting_participation import answers, database_url_for, follow, mirrored, partners, resident
+from tests.test_cohosting_participation import answers, follow, mirrored, partners, resident
 from tests.test_following import settle
-
-__all__ = ["database_url_for"]  # the fixture: each test runs on SQLite and PostgreSQL
 
 
 async def item_of(node, uri: str) -> RemoteItem:

@@ -25,8 +25,8 @@ from node.keystore import ensure_node_keys
 from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
-from tests.test_cohosting_participation import (  # noqa: F401  (database_url_for: a fixture)
-    database_url_for, follow, mirrored, partners, resident, support_count, take_part,
+from tests.test_cohosting_participation import (
+    follow, mirrored, partners, resident, support_count, take_part,
 )
 from tests.test_following import settle
 

@@ -8,14 +8,12 @@ rows are written directly here: their lifecycle (Invite/Accept) has its own test
 """
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from node.activitypub import uris
-from node.activitypub.follow_models import RemoteItem, RemoteSpace
+from node.activitypub.follow_models import RemoteItem
 from node.activitypub.outbox import enqueue
 from node.appkeys import DB, SETTINGS
 from node.cohosting import home
@@ -29,16 +27,6 @@ from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, set_settings, space_with_component
 from tests.spaces_support import PASSWORD, make_user
 from tests.test_following import settle
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"cohost_{name}_{next(_numbers)}")
 
 
 CENSUS = {"authorisations": ["census"]}

@@ -8,7 +8,6 @@ activities change nothing.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import uuid
 
@@ -33,16 +32,6 @@ from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_space, make_user
 from tests.test_following import settle
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"partners_{name}_{next(_numbers)}")
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -9,11 +9,9 @@ their reason; an Article without attestation is ignored.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import uuid
 
-import pytest
 from sqlalchemy import func, select
 
 from federation.vocab import id_of
@@ -34,18 +32,9 @@ from tests.spaces_support import PASSWORD
 from tests.test_cohosting_participation import answers, follow, partners, resident
 from tests.test_following import settle
 
-_numbers = itertools.count(1)
 
 TITLE = "Covered bike parking at the station"
 BODY = "Room for **two hundred** bikes, locked and lit at night."
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"cohost_proposals_{name}_{next(_numbers)}")
 
 
 async def mirror_of(node, group: str) -> int:

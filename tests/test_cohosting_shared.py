@@ -4,10 +4,8 @@ marked with its origin; the city's residents support it there and the collective
 support it gathered; the collective's edits and withdrawal reach the city's copy."""
 from __future__ import annotations
 
-import itertools
 import re
 
-import pytest
 from sqlalchemy import select
 
 from node.appkeys import DB
@@ -19,16 +17,6 @@ from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
 from tests.test_following import settle
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"shared_{name}_{next(_numbers)}")
 
 
 async def share_row(node, proposal_id: int) -> ProposalShare:

@@ -9,11 +9,9 @@ city blocked (or did not allow, in allowlist mode) gets nothing through.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import uuid
 
-import pytest
 from aiohttp import ClientSession, CookieJar
 from sqlalchemy import func, select
 
@@ -36,16 +34,7 @@ from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
 from tests.test_following import comment_on, settle
 
-_numbers = itertools.count(1)
 TITLE = "Shade trees in the school yard"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"fedmod_{name}_{next(_numbers)}")
 
 
 @contextlib.asynccontextmanager

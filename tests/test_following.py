@@ -6,9 +6,7 @@ Announces new proposals, edits, state answers, comments and deletions, which the
 """
 from __future__ import annotations
 
-import itertools
 
-import pytest
 from sqlalchemy import select
 
 from node.activitypub.follow_models import RemoteFollow, RemoteItem, RemoteSpace, SpaceFollower
@@ -25,16 +23,6 @@ from node.spaces.service import update_space
 from tests.nodes import running_nodes
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import PASSWORD, make_user
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"follow_{name}_{next(_numbers)}")
 
 
 async def settle(*nodes, rounds: int = 4) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import io
-import itertools
 import json
 import os
 import subprocess
@@ -43,15 +42,6 @@ from tests.test_following import mirrored, settle
 
 AP = {"Accept": "application/activity+json"}
 BASE = "https://participa.example.org"
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"rotation_{name}_{next(_numbers)}")
 
 
 def note(actor: str) -> dict:

@@ -9,10 +9,8 @@ PostgreSQL. The city hosts "budget-2027", co-hosted with the town; the collectiv
 """
 from __future__ import annotations
 
-import itertools
 import uuid
 
-import pytest
 from aiohttp import ClientSession
 from sqlalchemy import select
 
@@ -36,16 +34,6 @@ from tests.test_federated_moderation import report
 from tests.test_federated_moderation import resident as browser
 from tests.test_following import settle
 from tests.test_partnership_activities import signed_get, status_of
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"thirdmod_{name}_{next(_numbers)}")
 
 
 async def flags(node) -> list[tuple[dict, set[str]]]:

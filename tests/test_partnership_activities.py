@@ -4,9 +4,7 @@ through the real protocol, the town accepts; each reads the other's activities; 
 fetch is 401, a node they were not addressed to gets 404, a browser 406."""
 from __future__ import annotations
 
-import itertools
 
-import pytest
 from aiohttp import ClientSession
 from sqlalchemy import select
 
@@ -23,16 +21,7 @@ from tests.proposals_fixtures import space_with_component
 from tests.spaces_support import make_user
 from tests.test_following import settle
 
-_numbers = itertools.count(1)
 AP = "application/activity+json"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"partner_ids_{name}_{next(_numbers)}")
 
 
 async def signed_get(node, url: str) -> dict:

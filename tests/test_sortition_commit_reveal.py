@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from node.appkeys import DB
@@ -25,16 +23,6 @@ from tests.test_cohosting_partners import admin_of, answer, invite, rows
 from tests.test_following import settle
 from tests.test_sortition_draws import accepted, admin_base, announce, sortition_space
 from tests.spaces_support import make_user
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for(request, tmp_path):
-    if request.param == "sqlite":
-        return lambda name: f"sqlite+aiosqlite:///{tmp_path / name / 'civicnode.db'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda name: cluster.new_database(f"seeds_{name}_{next(_numbers)}")
 
 
 def clock(monkeypatch, moment) -> None:
