@@ -6,7 +6,8 @@
 
 Each node is configured for LAN/test federation (private addresses allowed) since every node
 lives on 127.0.0.1. The database URL of each node comes from `database_url_for(name)`, so a
-test can run the federation on SQLite or PostgreSQL.
+test can run the federation on SQLite or PostgreSQL. `signed_get(node, url)` reads what another
+node serves only to signed fetches, as `node` itself fetches it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Callable
 from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestServer
 
+from federation.fetch import FetchError
+from node.activitypub.inbox import remote_actors
 from node.app import create_app
 from node.appkeys import DB, SETTINGS
 from node.config import Settings, load_settings, write_initial_config
@@ -82,3 +85,17 @@ async def running_nodes(tmp_path: Path, names: list[str],
         for node in nodes.values():
             await node.client.session.close()
             await node.server.close()
+
+
+async def signed_get(node, url: str) -> dict:
+    """GET ``url`` as ``node`` fetches (signed with its node actor's key)."""
+    actors = remote_actors(node.app)
+    return (await actors.fetcher.get_document(url, await actors._get_signer())).data
+
+
+async def status_of(node, url: str) -> int:
+    try:
+        await signed_get(node, url)
+    except FetchError as exc:
+        return exc.status
+    return 200

@@ -25,7 +25,7 @@ from node.cohosting.models import ProposalOffer
 from node.components.comments.models import Comment
 from node.components.proposals.models import Proposal
 from node.moderation.models import REMOTE_SUBJECT, Moderation, Report
-from tests.nodes import running_nodes
+from tests.nodes import running_nodes, signed_get, status_of
 from tests.proposals_fixtures import make_proposal, space_with_component
 from tests.spaces_support import make_user
 from tests.test_cohosting_comments import send
@@ -33,7 +33,6 @@ from tests.test_cohosting_participation import follow, mirrored, partners, resid
 from tests.test_federated_moderation import report
 from tests.test_federated_moderation import resident as browser
 from tests.test_following import settle
-from tests.test_partnership_activities import signed_get, status_of
 
 
 async def flags(node) -> list[tuple[dict, set[str]]]:

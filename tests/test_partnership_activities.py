@@ -8,34 +8,18 @@ from __future__ import annotations
 from aiohttp import ClientSession
 from sqlalchemy import select
 
-from federation.fetch import FetchError
 from node.activitypub import uris
 from node.activitypub.delivery_models import OutboxActivity
-from node.activitypub.inbox import remote_actors
 from node.appkeys import DB
 from node.cohosting import partners
 from node.cohosting.models import Partnership, SpacePartner
 from node.spaces.models import Space
-from tests.nodes import running_nodes
+from tests.nodes import running_nodes, signed_get, status_of
 from tests.proposals_fixtures import space_with_component
 from tests.spaces_support import make_user
 from tests.test_following import settle
 
 AP = "application/activity+json"
-
-
-async def signed_get(node, url: str) -> dict:
-    """GET ``url`` as ``node`` fetches (signed with its node actor's key)."""
-    actors = remote_actors(node.app)
-    return (await actors.fetcher.get_document(url, await actors._get_signer())).data
-
-
-async def status_of(node, url: str) -> int:
-    try:
-        await signed_get(node, url)
-    except FetchError as exc:
-        return exc.status
-    return 200
 
 
 async def sent(node, activity_type: str) -> dict:
